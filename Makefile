@@ -1,0 +1,49 @@
+# nvmock: entry points. `make run` and `make check` are the two commands the README gives;
+# the rest are their steps. Kbuild (for `make -C $KDIR M=$PWD`) is in ./Kbuild.
+#
+# Variables: ARCH=um|x86_64 (default um) for the single-arch targets, KDIR=<built tree> to
+# use your own kernel instead of the pinned one, NVMOCK_CACHE (default ~/.cache/nvmock).
+
+ARCH ?= um
+ARCHES := um x86_64
+S := scripts
+# The host crate is built with cargo from the PATH (rustup); the kernel uses /usr/bin/rustc.
+CARGO ?= cargo
+
+.PHONY: all setup kernel modules kunit run check models lint clean help
+all: help
+
+help:
+	@echo "make run      build the kernels and nvmock, run every suite on UML and x86_64, summary"
+	@echo "make check    the full test: models (cargo test, clippy, rustfmt) + make run"
+	@echo "make kunit    one arch (ARCH=um|x86_64): kernel, modules, boot, KUnit summary"
+	@echo "make models   cargo test of the pure device models"
+
+setup:
+	@$(S)/setup
+
+kernel: setup
+	@ARCH=$(ARCH) $(S)/kernel
+
+modules: kernel
+	@ARCH=$(ARCH) $(S)/modules
+
+kunit: modules
+	@ARCH=$(ARCH) $(S)/boot
+
+models:
+	$(CARGO) test --quiet
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --quiet --all-targets -- -D warnings
+
+run: setup
+	@$(S)/run-all $(ARCHES)
+
+check: setup models lint
+	@$(S)/run-all $(ARCHES)
+
+clean:
+	rm -rf target
+	@echo "kernel builds and downloads stay in $${NVMOCK_CACHE:-~/.cache/nvmock}"

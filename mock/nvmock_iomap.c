@@ -1,0 +1,681 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nvmock iomap shim: the `__wrap_X` half of `ld --wrap=X` for the kernel modules nvmock
+ * relinks (see tools-testing/Kbuild and mock/wrapped.syms).
+ *
+ * A relinked module's calls to ioremap(), memremap(), request_mem_region(), the PCI config
+ * accessors, ... land here. Each wrapper asks the registered owners (Rust modules holding
+ * test memory and emulated devices, see struct nvmock_iomap_ops) whether the address or
+ * device is theirs, and falls through to the real kernel function when none claims it.
+ *
+ * Fake physical memory lives in one window of physical address space that nothing real
+ * uses, claimed in iomem_resource at load ("nvmock" in /proc/iomem). Each owner gets its own
+ * span inside the window, so owners cannot shadow each other or real memory, and regions
+ * requested in a span are inserted in the real resource tree, under the span, where the
+ * real kernel reports conflicts exactly as it does for hardware.
+ *
+ * Owners are kept on an SRCU-protected list: a wrapper holds the SRCU read lock for the
+ * whole call into an owner (ops may sleep), and nvmock_iomap_unregister() waits for every
+ * such call to end. A host pointer handed out by ->map stays valid after the read lock is
+ * dropped because the owner counted the mapping and keeps the memory until ->unmap.
+ *
+ * On UML, MMIO goes through logic_iomem: readl() and friends only work on addresses that
+ * logic_iomem's ioremap() returned. There the window is registered as a logic_iomem region
+ * whose accessors read and write the owner's memory, and a hit in the wrapped ioremap() is
+ * mapped through logic_iomem. logic_iomem has no way to remove a region, so on UML this
+ * module cannot be unloaded.
+ */
+#define pr_fmt(fmt) "nvmock_iomap: " fmt
+
+#include <linux/device.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/rculist.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/srcu.h>
+#ifdef CONFIG_INDIRECT_IOMEM
+#include <linux/logic_iomem.h>
+#endif
+
+#include "nvmock_iomap.h"
+
+/* Where the window may go, and how large it is (the largest size that fits is used). */
+#define NVMOCK_WINDOW_MIN	SZ_64G
+static const u64 nvmock_window_sizes[] = { SZ_256G, SZ_64G, SZ_16G, SZ_4G };
+
+struct nvmock_owner {
+	struct list_head list;
+	struct nvmock_iomap_ops *ops;
+	struct resource span;
+};
+
+static LIST_HEAD(nvmock_owners);
+static DEFINE_MUTEX(nvmock_owners_lock);
+DEFINE_STATIC_SRCU(nvmock_srcu);
+
+static struct resource nvmock_window = {
+	.name = "nvmock",
+	.flags = IORESOURCE_MEM,
+};
+
+#define for_each_owner(o) \
+	list_for_each_entry_srcu(o, &nvmock_owners, list, srcu_read_lock_held(&nvmock_srcu))
+
+static bool nvmock_in_window(u64 start, u64 n)
+{
+	return n && start >= nvmock_window.start && start + n - 1 <= nvmock_window.end &&
+	       start + n - 1 >= start;
+}
+
+/* Asks each owner in turn; returns the first answer that is not NVMOCK_MISS. */
+static int nvmock_map(u64 phys, u64 len, void **host)
+{
+	struct nvmock_owner *o;
+	int idx, rc = NVMOCK_MISS;
+
+	idx = srcu_read_lock(&nvmock_srcu);
+	for_each_owner(o) {
+		rc = o->ops->map(o->ops->ctx, phys, len, host);
+		if (rc != NVMOCK_MISS)
+			break;
+	}
+	srcu_read_unlock(&nvmock_srcu, idx);
+	return rc;
+}
+
+static int nvmock_unmap(const void *host)
+{
+	struct nvmock_owner *o;
+	int idx, rc = NVMOCK_MISS;
+
+	idx = srcu_read_lock(&nvmock_srcu);
+	for_each_owner(o) {
+		rc = o->ops->unmap(o->ops->ctx, host);
+		if (rc != NVMOCK_MISS)
+			break;
+	}
+	srcu_read_unlock(&nvmock_srcu, idx);
+	return rc;
+}
+
+static int nvmock_region(u64 start, u64 n, bool request)
+{
+	struct nvmock_owner *o;
+	int idx, rc = NVMOCK_MISS;
+
+	idx = srcu_read_lock(&nvmock_srcu);
+	for_each_owner(o) {
+		rc = request ? o->ops->request(o->ops->ctx, start, n) :
+			       o->ops->release(o->ops->ctx, start, n);
+		if (rc != NVMOCK_MISS)
+			break;
+	}
+	srcu_read_unlock(&nvmock_srcu, idx);
+	return rc;
+}
+
+/*
+ * Map a hit: a pointer into the owner's memory; NULL for an address in the window that no
+ * owner backs (never the real ioremap() of a fake address); or the real function's result
+ * (@real is called) when the address is not in the window at all.
+ */
+static void *nvmock_lookup(u64 phys, u64 len, bool *real)
+{
+	void *host = NULL;
+	int rc;
+
+	*real = false;
+	if (!nvmock_in_window(phys, len)) {
+		*real = true;
+		return NULL;
+	}
+	rc = nvmock_map(phys, len, &host);
+	if (rc) {
+		pr_debug("map of %#llx+%#llx refused: %d\n", phys, len, rc);
+		return NULL;
+	}
+	return host;
+}
+
+#ifdef CONFIG_INDIRECT_IOMEM
+/* logic_iomem accessors: @priv is the owner's host address of the mapping's first byte. */
+static unsigned long nvmock_lio_read(void *priv, unsigned int offset, int size)
+{
+	void *p = priv + offset;
+
+	switch (size) {
+	case 1: return READ_ONCE(*(u8 *)p);
+	case 2: return READ_ONCE(*(u16 *)p);
+	case 4: return READ_ONCE(*(u32 *)p);
+	case 8: return READ_ONCE(*(u64 *)p);
+	}
+	return ~0UL;
+}
+
+static void nvmock_lio_write(void *priv, unsigned int offset, int size, unsigned long val)
+{
+	void *p = priv + offset;
+
+	switch (size) {
+	case 1: WRITE_ONCE(*(u8 *)p, val); break;
+	case 2: WRITE_ONCE(*(u16 *)p, val); break;
+	case 4: WRITE_ONCE(*(u32 *)p, val); break;
+	case 8: WRITE_ONCE(*(u64 *)p, val); break;
+	}
+}
+
+static void nvmock_lio_set(void *priv, unsigned int offset, u8 value, int size)
+{
+	memset(priv + offset, value, size);
+}
+
+static void nvmock_lio_copy_from(void *priv, void *buffer, unsigned int offset, int size)
+{
+	memcpy(buffer, priv + offset, size);
+}
+
+static void nvmock_lio_copy_to(void *priv, unsigned int offset, const void *buffer, int size)
+{
+	memcpy(priv + offset, buffer, size);
+}
+
+static void nvmock_lio_unmap(void *priv)
+{
+	if (nvmock_unmap(priv))
+		pr_warn("logic_iomem unmap of %px: no owner\n", priv);
+}
+
+static const struct logic_iomem_ops nvmock_lio_ops = {
+	.read = nvmock_lio_read,
+	.write = nvmock_lio_write,
+	.set = nvmock_lio_set,
+	.copy_from = nvmock_lio_copy_from,
+	.copy_to = nvmock_lio_copy_to,
+	.unmap = nvmock_lio_unmap,
+};
+
+/*
+ * The host address __wrap_ioremap() looked up, for nvmock_lio_map() to pick up while
+ * __wrap_ioremap() calls logic_iomem's ioremap(). Serialised by nvmock_lio_lock.
+ */
+static DEFINE_MUTEX(nvmock_lio_lock);
+static void *nvmock_lio_pending;
+
+static long nvmock_lio_map(unsigned long offset, size_t size, const struct logic_iomem_ops **ops,
+			   void **priv)
+{
+	/* Only mappings made through __wrap_ioremap() are valid. */
+	if (!nvmock_lio_pending)
+		return -ENXIO;
+	*ops = &nvmock_lio_ops;
+	*priv = nvmock_lio_pending;
+	return 0;
+}
+
+/* Map an owner's @host through logic_iomem, so that readl() and friends reach it. */
+static void __iomem *nvmock_lio_ioremap(u64 phys, unsigned long size, void *host)
+{
+	void __iomem *ret;
+
+	mutex_lock(&nvmock_lio_lock);
+	nvmock_lio_pending = host;
+	ret = ioremap(phys, size);	/* calls nvmock_lio_map() */
+	nvmock_lio_pending = NULL;
+	mutex_unlock(&nvmock_lio_lock);
+	if (!ret)
+		nvmock_unmap(host);
+	return ret;
+}
+
+static const struct logic_iomem_region_ops nvmock_lio_region_ops = {
+	.map = nvmock_lio_map,
+};
+#endif /* CONFIG_INDIRECT_IOMEM */
+
+/**
+ * __wrap_ioremap - ioremap() for relinked modules
+ * @offset: physical address
+ * @size: length
+ *
+ * Matches addresses in an owner's span: returns an MMIO cookie for the owner's memory (on
+ * UML a logic_iomem mapping, elsewhere the memory's kernel address), or NULL when the
+ * owner refuses. Addresses outside the nvmock window go to the real ioremap(). The cookie
+ * stays valid until __wrap_iounmap(), even if the owner removes the range meanwhile.
+ */
+void __iomem *__wrap_ioremap(resource_size_t offset, unsigned long size)
+{
+	bool real;
+	void *host;
+
+	host = nvmock_lookup(offset, size, &real);
+	if (real)
+		return ioremap(offset, size);
+#ifdef CONFIG_INDIRECT_IOMEM
+	if (host)
+		return nvmock_lio_ioremap(offset, size, host);
+#endif
+	return (void __iomem *)host;
+}
+EXPORT_SYMBOL_GPL(__wrap_ioremap);
+
+#ifdef CONFIG_X86
+/**
+ * __wrap_ioremap_wc - ioremap_wc() for relinked modules
+ * @offset: physical address
+ * @size: length
+ *
+ * As __wrap_ioremap(); the owner's memory is ordinary cacheable memory either way. Falls
+ * back to the real ioremap_wc().
+ */
+void __iomem *__wrap_ioremap_wc(resource_size_t offset, unsigned long size)
+{
+	bool real;
+	void *host = nvmock_lookup(offset, size, &real);
+
+	return real ? ioremap_wc(offset, size) : (void __iomem *)host;
+}
+EXPORT_SYMBOL_GPL(__wrap_ioremap_wc);
+
+/**
+ * __wrap_ioremap_cache - ioremap_cache() for relinked modules
+ * @offset: physical address
+ * @size: length
+ *
+ * As __wrap_ioremap(); falls back to the real ioremap_cache().
+ */
+void __iomem *__wrap_ioremap_cache(resource_size_t offset, unsigned long size)
+{
+	bool real;
+	void *host = nvmock_lookup(offset, size, &real);
+
+	return real ? ioremap_cache(offset, size) : (void __iomem *)host;
+}
+EXPORT_SYMBOL_GPL(__wrap_ioremap_cache);
+#endif
+
+/**
+ * __wrap_iounmap - iounmap() for relinked modules
+ * @addr: a cookie from one of the ioremap wrappers
+ *
+ * Drops the owner's count of the mapping; cookies no owner handed out (and, on UML, every
+ * logic_iomem cookie, whose unmap reaches the owner through nvmock_lio_unmap()) go to the
+ * real iounmap().
+ */
+void __wrap_iounmap(volatile void __iomem *addr)
+{
+	if (nvmock_unmap((__force const void *)addr) == 0)
+		return;
+	iounmap(addr);
+}
+EXPORT_SYMBOL_GPL(__wrap_iounmap);
+
+/**
+ * __wrap_memremap - memremap() for relinked modules
+ * @offset: physical address
+ * @size: length
+ * @flags: MEMREMAP_* (ignored for owner memory, which is ordinary kernel memory)
+ *
+ * Matches addresses in an owner's span and returns the owner's memory, valid until
+ * __wrap_memunmap(); NULL when refused. Other addresses go to the real memremap().
+ */
+void *__wrap_memremap(resource_size_t offset, size_t size, unsigned long flags)
+{
+	bool real;
+	void *host = nvmock_lookup(offset, size, &real);
+
+	return real ? memremap(offset, size, flags) : host;
+}
+EXPORT_SYMBOL_GPL(__wrap_memremap);
+
+/**
+ * __wrap_memunmap - memunmap() for relinked modules
+ * @addr: an address from __wrap_memremap()
+ *
+ * Drops the owner's count of the mapping, or calls the real memunmap().
+ */
+void __wrap_memunmap(void *addr)
+{
+	if (nvmock_unmap(addr) == 0)
+		return;
+	memunmap(addr);
+}
+EXPORT_SYMBOL_GPL(__wrap_memunmap);
+
+static void nvmock_devm_memunmap(void *addr)
+{
+	__wrap_memunmap(addr);
+}
+
+/**
+ * __wrap_devm_memremap - devm_memremap() for relinked modules
+ * @dev: device whose unbind unmaps
+ * @offset: physical address
+ * @size: length
+ * @flags: MEMREMAP_*
+ *
+ * As __wrap_memremap(), unmapped when @dev is unbound. Returns ERR_PTR(-ENXIO) when an
+ * owner refuses; other addresses go to the real devm_memremap().
+ */
+void *__wrap_devm_memremap(struct device *dev, resource_size_t offset, size_t size,
+			   unsigned long flags)
+{
+	bool real;
+	void *host = nvmock_lookup(offset, size, &real);
+	int rc;
+
+	if (real)
+		return devm_memremap(dev, offset, size, flags);
+	if (!host)
+		return ERR_PTR(-ENXIO);
+	rc = devm_add_action_or_reset(dev, nvmock_devm_memunmap, host);
+	return rc ? ERR_PTR(rc) : host;
+}
+EXPORT_SYMBOL_GPL(__wrap_devm_memremap);
+
+/**
+ * __wrap_devm_memunmap - devm_memunmap() for relinked modules
+ * @dev: device the mapping was made for
+ * @addr: an address from __wrap_devm_memremap()
+ *
+ * Unmaps early an owner's mapping, or calls the real devm_memunmap().
+ */
+void __wrap_devm_memunmap(struct device *dev, void *addr)
+{
+	if (devm_remove_action_nowarn(dev, nvmock_devm_memunmap, addr) == 0) {
+		__wrap_memunmap(addr);
+		return;
+	}
+	devm_memunmap(dev, addr);
+}
+EXPORT_SYMBOL_GPL(__wrap_devm_memunmap);
+
+/**
+ * __wrap___request_region - __request_region() (request_mem_region()) for relinked modules
+ * @parent: resource tree root (&iomem_resource for memory)
+ * @start: first address
+ * @n: length
+ * @name: owner of the region
+ * @flags: IORESOURCE_* flags
+ *
+ * For memory in an owner's span, the owner must back it (else NULL); the region is then
+ * requested from the real resource tree, under the owner's span, so conflicts are found and
+ * reported by the real __request_region(). The returned resource is valid until
+ * __wrap___release_region(). Other regions go straight to the real function.
+ */
+struct resource *__wrap___request_region(struct resource *parent, resource_size_t start,
+					 resource_size_t n, const char *name, int flags)
+{
+	struct resource *res;
+	int rc;
+
+	if (parent != &iomem_resource || !nvmock_in_window(start, n))
+		return __request_region(parent, start, n, name, flags);
+	rc = nvmock_region(start, n, true);
+	if (rc) {
+		pr_debug("request of %#llx+%#llx by %s refused: %d\n", (u64)start, (u64)n, name, rc);
+		return NULL;
+	}
+	res = __request_region(parent, start, n, name, flags);
+	if (!res)
+		nvmock_region(start, n, false);
+	return res;
+}
+EXPORT_SYMBOL_GPL(__wrap___request_region);
+
+/**
+ * __wrap___release_region - __release_region() for relinked modules
+ * @parent: resource tree root
+ * @start: first address
+ * @n: length
+ *
+ * Releases the region in the real resource tree and, for memory in an owner's span, drops
+ * the owner's count of it.
+ */
+void __wrap___release_region(struct resource *parent, resource_size_t start, resource_size_t n)
+{
+	__release_region(parent, start, n);
+	if (parent == &iomem_resource && nvmock_in_window(start, n))
+		nvmock_region(start, n, false);
+}
+EXPORT_SYMBOL_GPL(__wrap___release_region);
+
+struct nvmock_region_devres {
+	struct resource *parent;
+	resource_size_t start;
+	resource_size_t n;
+};
+
+static void nvmock_devm_region_release(struct device *dev, void *res)
+{
+	struct nvmock_region_devres *r = res;
+
+	__wrap___release_region(r->parent, r->start, r->n);
+}
+
+static int nvmock_devm_region_match(struct device *dev, void *res, void *match)
+{
+	struct nvmock_region_devres *r = res, *m = match;
+
+	return r->parent == m->parent && r->start == m->start && r->n == m->n;
+}
+
+/**
+ * __wrap___devm_request_region - __devm_request_region() for relinked modules
+ * @dev: device whose unbind releases the region
+ * @parent: resource tree root
+ * @start: first address
+ * @n: length
+ * @name: owner of the region
+ *
+ * As __wrap___request_region(), released when @dev is unbound. The release goes through
+ * the shim too (the real devm release would skip the owner's count).
+ */
+struct resource *__wrap___devm_request_region(struct device *dev, struct resource *parent,
+					      resource_size_t start, resource_size_t n,
+					      const char *name)
+{
+	struct nvmock_region_devres *dr;
+	struct resource *res;
+
+	dr = devres_alloc(nvmock_devm_region_release, sizeof(*dr), GFP_KERNEL);
+	if (!dr)
+		return NULL;
+	res = __wrap___request_region(parent, start, n, name, 0);
+	if (!res) {
+		devres_free(dr);
+		return NULL;
+	}
+	dr->parent = parent;
+	dr->start = start;
+	dr->n = n;
+	devres_add(dev, dr);
+	return res;
+}
+EXPORT_SYMBOL_GPL(__wrap___devm_request_region);
+
+/**
+ * __wrap___devm_release_region - __devm_release_region() for relinked modules
+ * @dev: device the region was requested for
+ * @parent: resource tree root
+ * @start: first address
+ * @n: length
+ *
+ * Releases early a region __wrap___devm_request_region() requested.
+ */
+void __wrap___devm_release_region(struct device *dev, struct resource *parent,
+				  resource_size_t start, resource_size_t n)
+{
+	struct nvmock_region_devres match = { .parent = parent, .start = start, .n = n };
+
+	WARN_ON(devres_release(dev, nvmock_devm_region_release, nvmock_devm_region_match,
+			       &match));
+}
+EXPORT_SYMBOL_GPL(__wrap___devm_release_region);
+
+#ifdef CONFIG_PCI
+static int nvmock_cfg(const struct pci_dev *dev, int where, int size, u32 *val, bool write)
+{
+	struct nvmock_owner *o;
+	int idx, rc = NVMOCK_MISS;
+
+	idx = srcu_read_lock(&nvmock_srcu);
+	for_each_owner(o) {
+		rc = write ? o->ops->cfg_write(o->ops->ctx, dev, where, size, *val) :
+			     o->ops->cfg_read(o->ops->ctx, dev, where, size, val);
+		if (rc != NVMOCK_MISS)
+			break;
+	}
+	srcu_read_unlock(&nvmock_srcu, idx);
+	return rc;
+}
+
+/*
+ * The PCI config accessors: an owner that claims @dev answers (an emulated config space,
+ * an injected error, all-ones after a surprise removal); otherwise the real accessor runs.
+ * On an owner's error the read value is PCI_ERROR_RESPONSE, as the real accessors do.
+ */
+#define NVMOCK_PCI_READ(sz, type)							\
+int __wrap_pci_read_config_##sz(const struct pci_dev *dev, int where, type *val)	\
+{											\
+	u32 v = 0;									\
+	int rc = nvmock_cfg(dev, where, sizeof(type), &v, false);			\
+											\
+	if (rc == NVMOCK_MISS)								\
+		return pci_read_config_##sz(dev, where, val);				\
+	*val = rc ? (type)PCI_ERROR_RESPONSE : (type)v;					\
+	return rc;									\
+}											\
+EXPORT_SYMBOL_GPL(__wrap_pci_read_config_##sz)
+
+#define NVMOCK_PCI_WRITE(sz, type)							\
+int __wrap_pci_write_config_##sz(const struct pci_dev *dev, int where, type val)	\
+{											\
+	u32 v = val;									\
+	int rc = nvmock_cfg(dev, where, sizeof(type), &v, true);			\
+											\
+	if (rc == NVMOCK_MISS)								\
+		return pci_write_config_##sz(dev, where, val);				\
+	return rc;									\
+}											\
+EXPORT_SYMBOL_GPL(__wrap_pci_write_config_##sz)
+
+/** __wrap_pci_read_config_byte - pci_read_config_byte() for relinked modules */
+NVMOCK_PCI_READ(byte, u8);
+/** __wrap_pci_read_config_word - pci_read_config_word() for relinked modules */
+NVMOCK_PCI_READ(word, u16);
+/** __wrap_pci_read_config_dword - pci_read_config_dword() for relinked modules */
+NVMOCK_PCI_READ(dword, u32);
+/** __wrap_pci_write_config_byte - pci_write_config_byte() for relinked modules */
+NVMOCK_PCI_WRITE(byte, u8);
+/** __wrap_pci_write_config_word - pci_write_config_word() for relinked modules */
+NVMOCK_PCI_WRITE(word, u16);
+/** __wrap_pci_write_config_dword - pci_write_config_dword() for relinked modules */
+NVMOCK_PCI_WRITE(dword, u32);
+#endif /* CONFIG_PCI */
+
+/**
+ * nvmock_iomap_register - add an owner of fake memory and emulated devices
+ * @ops: the owner; must stay valid until nvmock_iomap_unregister()
+ *
+ * Gives the owner a span of @ops->span bytes in the window (@ops->base) and starts asking
+ * it about addresses and devices. Returns 0, -EINVAL for a malformed @ops, -EBUSY when no
+ * span of that size is free.
+ */
+int nvmock_iomap_register(struct nvmock_iomap_ops *ops)
+{
+	struct nvmock_owner *o;
+	int rc;
+
+	if (!ops || ops->size != sizeof(*ops) || !ops->name || !ops->span || !ops->map ||
+	    !ops->unmap || !ops->request || !ops->release || !ops->cfg_read || !ops->cfg_write)
+		return -EINVAL;
+	o = kzalloc(sizeof(*o), GFP_KERNEL);
+	if (!o)
+		return -ENOMEM;
+	o->ops = ops;
+	o->span.name = ops->name;
+	o->span.flags = IORESOURCE_MEM;
+	rc = allocate_resource(&nvmock_window, &o->span, ops->span, nvmock_window.start,
+			       nvmock_window.end, min_t(u64, roundup_pow_of_two(ops->span), SZ_1G),
+			       NULL, NULL);
+	if (rc) {
+		kfree(o);
+		return -EBUSY;
+	}
+	ops->base = o->span.start;
+	ops->shim = o;
+	mutex_lock(&nvmock_owners_lock);
+	list_add_tail_rcu(&o->list, &nvmock_owners);
+	mutex_unlock(&nvmock_owners_lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(nvmock_iomap_register);
+
+/**
+ * nvmock_iomap_unregister - remove an owner
+ * @ops: an owner nvmock_iomap_register() accepted
+ *
+ * Returns once no wrapper is inside one of @ops' callbacks. The owner must have no mapped
+ * or requested memory left: its span is released from the resource tree.
+ */
+void nvmock_iomap_unregister(struct nvmock_iomap_ops *ops)
+{
+	struct nvmock_owner *o = ops->shim;
+
+	mutex_lock(&nvmock_owners_lock);
+	list_del_rcu(&o->list);
+	mutex_unlock(&nvmock_owners_lock);
+	synchronize_srcu(&nvmock_srcu);
+	WARN_ON(release_resource(&o->span));
+	ops->shim = NULL;
+	kfree(o);
+}
+EXPORT_SYMBOL_GPL(nvmock_iomap_unregister);
+
+static int __init nvmock_iomap_init(void)
+{
+	int i, rc = -EBUSY;
+
+	for (i = 0; i < ARRAY_SIZE(nvmock_window_sizes) && rc; i++) {
+		u64 size = nvmock_window_sizes[i];
+
+#ifdef CONFIG_INDIRECT_IOMEM
+		/* logic_iomem_add_region() requests the resource itself: find a hole first. */
+		struct resource probe = { .name = "nvmock", .flags = IORESOURCE_MEM };
+
+		rc = allocate_resource(&iomem_resource, &probe, size, NVMOCK_WINDOW_MIN,
+				       iomem_resource.end, size, NULL, NULL);
+		if (rc)
+			continue;
+		release_resource(&probe);
+		nvmock_window.start = probe.start;
+		nvmock_window.end = probe.end;
+		rc = logic_iomem_add_region(&nvmock_window, &nvmock_lio_region_ops);
+#else
+		rc = allocate_resource(&iomem_resource, &nvmock_window, size, NVMOCK_WINDOW_MIN,
+				       iomem_resource.end, size, NULL, NULL);
+#endif
+	}
+	if (rc) {
+		pr_err("no free physical address space for the nvmock window\n");
+		return -EBUSY;
+	}
+	pr_info("fake physical window %pR\n", &nvmock_window);
+	return 0;
+}
+module_init(nvmock_iomap_init);
+
+#ifndef CONFIG_INDIRECT_IOMEM
+static void __exit nvmock_iomap_exit(void)
+{
+	release_resource(&nvmock_window);
+}
+module_exit(nvmock_iomap_exit);
+#endif
+
+MODULE_DESCRIPTION("nvmock: ioremap/memremap/region/PCI config wrappers for relinked modules");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An owner of fake physical memory: test buffers that the wrapped `ioremap()`,
+//! `memremap()` and `request_mem_region()` of relinked modules reach through the C shim
+//! (`mock/nvmock_iomap.c`), and PCI devices whose config accesses it answers.
+//!
+//! The lookup logic is the pure [`Registry`]; this file only holds it under a lock, owns the
+//! buffers, and adapts it to the shim's `struct nvmock_iomap_ops`.
+
+use crate::model::range::{Handle, Lookup, Phys, RangeError, Registry, Release, Removal};
+use core::ffi::{c_int, c_void};
+use kernel::ffi::c_char;
+use kernel::{alloc::KVVec, error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
+
+/// Ranges one owner can hold.
+pub(crate) const RANGES: usize = 64;
+
+/// `NVMOCK_MISS`: "not mine, ask the next owner or the real kernel".
+const NVMOCK_MISS: c_int = 1;
+/// `PCIBIOS_DEVICE_NOT_FOUND`, what a config access to a removed device returns.
+pub(crate) const PCIBIOS_DEVICE_NOT_FOUND: c_int = 0x86;
+
+/// Mirror of `struct nvmock_iomap_ops` in `mock/nvmock_iomap.h`; the shim checks `size`.
+#[repr(C)]
+struct Ops {
+    size: u32,
+    name: *const c_char,
+    span: u64,
+    ctx: *mut c_void,
+    map: unsafe extern "C" fn(*mut c_void, u64, u64, *mut *mut c_void) -> c_int,
+    unmap: unsafe extern "C" fn(*mut c_void, *const c_void) -> c_int,
+    request: unsafe extern "C" fn(*mut c_void, u64, u64) -> c_int,
+    release: unsafe extern "C" fn(*mut c_void, u64, u64) -> c_int,
+    cfg_read: unsafe extern "C" fn(*mut c_void, *const c_void, c_int, c_int, *mut u32) -> c_int,
+    cfg_write: unsafe extern "C" fn(*mut c_void, *const c_void, c_int, c_int, u32) -> c_int,
+    base: u64,
+    shim: *mut c_void,
+}
+
+extern "C" {
+    fn nvmock_iomap_register(ops: *mut Ops) -> c_int;
+    fn nvmock_iomap_unregister(ops: *mut Ops);
+}
+
+/// A range of test memory, as handed to the test that added it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Region {
+    /// The range in the registry.
+    pub(crate) handle: Handle,
+    /// Its fake physical address.
+    pub(crate) phys: Phys,
+    /// Its length.
+    pub(crate) len: usize,
+    /// Kernel address of the buffer: valid while the range is registered or mapped.
+    pub(crate) host: *mut u8,
+}
+
+/// What a PCI device key (a `struct pci_dev` address) is answered with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PciState {
+    /// Surprise-removed: reads return all-ones and `PCIBIOS_DEVICE_NOT_FOUND`.
+    Removed,
+}
+
+struct State {
+    reg: Registry<RANGES>,
+    /// Buffers, indexed like the registry's slots.
+    bufs: KVec<Option<KVVec<u8>>>,
+    /// PCI devices this owner answers for.
+    pci: KVec<(usize, PciState)>,
+    /// Buffers freed since creation (for tests: deferred frees happen at the last unmap).
+    freed: usize,
+}
+
+/// One owner, registered with the shim for its whole life.
+///
+/// # Invariants
+///
+/// `ops` is registered with the shim from the end of [`IoMock::new`] until `drop`, with
+/// `ctx` pointing at this (pinned) owner.
+#[pin_data(PinnedDrop)]
+pub(crate) struct IoMock {
+    #[pin]
+    state: Mutex<State>,
+    #[pin]
+    ops: Opaque<Ops>,
+}
+
+// SAFETY: `ops` is only written before registration; the state is behind a mutex.
+unsafe impl Send for IoMock {}
+// SAFETY: as above; the shim calls the ops concurrently, and they only take the mutex.
+unsafe impl Sync for IoMock {}
+
+fn errno(e: RangeError) -> c_int {
+    let e = match e {
+        RangeError::Gone | RangeError::Unbacked => ENXIO,
+        RangeError::Full | RangeError::NoSpace => ENOSPC,
+        RangeError::Overlap => EBUSY,
+        _ => EINVAL,
+    };
+    e.to_errno()
+}
+
+impl IoMock {
+    /// Creates an owner named `name` with a span of `span` bytes of fake physical space.
+    pub(crate) fn new(name: &'static CStr, span: u64) -> Result<Pin<KBox<Self>>> {
+        let mut bufs = KVec::with_capacity(RANGES, GFP_KERNEL)?;
+        for _ in 0..RANGES {
+            bufs.push(None, GFP_KERNEL)?;
+        }
+        let this = KBox::pin_init(
+            try_pin_init!(IoMock {
+                state <- new_mutex!(State {
+                    reg: Registry::new(0, 0),
+                    bufs,
+                    pci: KVec::new(),
+                    freed: 0,
+                }),
+                ops <- Opaque::ffi_init(move |p: *mut Ops| {
+                    // SAFETY: `p` is valid for writes (pin-init of this field).
+                    unsafe {
+                        p.write(Ops {
+                            size: core::mem::size_of::<Ops>() as u32,
+                            name: name.as_char_ptr(),
+                            span,
+                            ctx: core::ptr::null_mut(),
+                            map: map_cb,
+                            unmap: unmap_cb,
+                            request: request_cb,
+                            release: release_cb,
+                            cfg_read: cfg_read_cb,
+                            cfg_write: cfg_write_cb,
+                            base: 0,
+                            shim: core::ptr::null_mut(),
+                        })
+                    };
+                }),
+            }),
+            GFP_KERNEL,
+        )?;
+        let ops = this.ops.get();
+        // SAFETY: `this` is pinned: `ctx` stays valid until `drop` unregisters. `ops` is
+        // initialised and not yet shared with anyone.
+        unsafe { (*ops).ctx = (&*this as *const Self).cast_mut().cast() };
+        // SAFETY: `ops` is fully initialised and outlives the registration (see `drop`).
+        to_result(unsafe { nvmock_iomap_register(ops) })?;
+        // SAFETY: registration wrote `base`; nothing writes it again.
+        let base = unsafe { (*ops).base };
+        // INVARIANT: registered; lookups before this point found an empty registry.
+        this.state.lock().reg = Registry::new(base, span);
+        Ok(this)
+    }
+
+    /// The owner's span: first fake physical address and length.
+    pub(crate) fn span(&self) -> (Phys, u64) {
+        self.state.lock().reg.span()
+    }
+
+    fn place(&self, phys: Option<Phys>, len: usize, fill: u8) -> Result<Region> {
+        let mut buf = KVVec::from_elem(fill, len, GFP_KERNEL)?;
+        let host = buf.as_mut_ptr();
+        let mut st = self.state.lock();
+        let res = match phys {
+            Some(p) => st.reg.insert(p, len as u64, host as usize).map(|h| (h, p)),
+            None => st.reg.alloc(len as u64, kernel::page::PAGE_SIZE as u64, host as usize),
+        };
+        let (handle, phys) = res.map_err(|e| Error::from_errno(errno(e)))?;
+        st.bufs[handle.index()] = Some(buf);
+        Ok(Region {
+            handle,
+            phys,
+            len,
+            host,
+        })
+    }
+
+    /// Adds `len` bytes of test memory filled with `fill`, wherever the span has room.
+    pub(crate) fn add(&self, len: usize, fill: u8) -> Result<Region> {
+        self.place(None, len, fill)
+    }
+
+    /// Adds `len` bytes of test memory at fake physical address `phys`.
+    pub(crate) fn add_at(&self, phys: Phys, len: usize, fill: u8) -> Result<Region> {
+        self.place(Some(phys), len, fill)
+    }
+
+    /// Removes a range. Its buffer is freed now, or at its last unmap or release.
+    pub(crate) fn remove(&self, r: &Region) -> Result<Removal> {
+        let mut st = self.state.lock();
+        let removal = st
+            .reg
+            .remove(r.handle)
+            .map_err(|e| Error::from_errno(errno(e)))?;
+        if removal == Removal::Freed {
+            st.bufs[r.handle.index()] = None;
+            st.freed += 1;
+        }
+        Ok(removal)
+    }
+
+    /// Current users (mappings, requested regions) of a range.
+    pub(crate) fn users(&self, r: &Region) -> Result<(u32, u32)> {
+        let st = self.state.lock();
+        let info = st.reg.info(r.handle).map_err(|e| Error::from_errno(errno(e)))?;
+        Ok((info.maps, info.requests))
+    }
+
+    /// Buffers freed so far.
+    pub(crate) fn freed(&self) -> usize {
+        self.state.lock().freed
+    }
+
+    /// Surprise-removes the PCI device whose `struct pci_dev` is at `dev`: its config reads
+    /// return all-ones from now on.
+    pub(crate) fn pci_remove(&self, dev: *const c_void) -> Result {
+        self.state
+            .lock()
+            .pci
+            .push((dev as usize, PciState::Removed), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    fn pci_state(&self, dev: *const c_void) -> Option<PciState> {
+        let st = self.state.lock();
+        st.pci
+            .iter()
+            .find(|(d, _)| *d == dev as usize)
+            .map(|(_, s)| *s)
+    }
+
+    fn on_release(st: &mut State, rel: Release) -> c_int {
+        match rel {
+            Release::Miss => NVMOCK_MISS,
+            Release::Dropped(_) => 0,
+            Release::Freed(h) => {
+                st.bufs[h.index()] = None;
+                st.freed += 1;
+                0
+            }
+            Release::NotHeld => ENOENT.to_errno(),
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for IoMock {
+    fn drop(self: Pin<&mut Self>) {
+        let users = self.state.lock().reg.count();
+        if users != 0 {
+            // Memory still mapped by a driver: freeing it would hand the driver freed memory,
+            // and unregistering would send its unmaps to the real kernel. Leak instead.
+            pr_err!("owner dropped with {} ranges still registered or in use: leaking\n", users);
+            return;
+        }
+        // SAFETY: registered in `new` (type invariant); `unregister` waits for every
+        // callback to return, after which nothing uses `ops` or `self`.
+        unsafe { nvmock_iomap_unregister(self.ops.get()) };
+    }
+}
+
+/// # Safety
+///
+/// `ctx` must be the `ctx` of a registered [`IoMock`]'s ops.
+unsafe fn owner<'a>(ctx: *mut c_void) -> &'a IoMock {
+    // SAFETY: the shim only calls ops of registered owners, which stay alive until
+    // unregistration returns (type invariant of `IoMock`).
+    unsafe { &*ctx.cast::<IoMock>() }
+}
+
+unsafe extern "C" fn map_cb(ctx: *mut c_void, phys: u64, len: u64, host: *mut *mut c_void) -> c_int {
+    // SAFETY: called by the shim with our `ctx`.
+    let this = unsafe { owner(ctx) };
+    match this.state.lock().reg.map(phys, len) {
+        Lookup::Miss => NVMOCK_MISS,
+        Lookup::Hit { host: h, .. } => {
+            // SAFETY: the shim passes a valid out pointer.
+            unsafe { *host = h as *mut c_void };
+            0
+        }
+        Lookup::Refused(e) => errno(e),
+    }
+}
+
+unsafe extern "C" fn unmap_cb(ctx: *mut c_void, host: *const c_void) -> c_int {
+    // SAFETY: called by the shim with our `ctx`.
+    let this = unsafe { owner(ctx) };
+    let mut st = this.state.lock();
+    let rel = st.reg.unmap(host as usize);
+    IoMock::on_release(&mut st, rel)
+}
+
+unsafe extern "C" fn request_cb(ctx: *mut c_void, start: u64, n: u64) -> c_int {
+    // SAFETY: called by the shim with our `ctx`.
+    let this = unsafe { owner(ctx) };
+    match this.state.lock().reg.request(start, n) {
+        Lookup::Miss => NVMOCK_MISS,
+        Lookup::Hit { .. } => 0,
+        Lookup::Refused(e) => errno(e),
+    }
+}
+
+unsafe extern "C" fn release_cb(ctx: *mut c_void, start: u64, _n: u64) -> c_int {
+    // SAFETY: called by the shim with our `ctx`.
+    let this = unsafe { owner(ctx) };
+    let mut st = this.state.lock();
+    let rel = st.reg.release(start);
+    IoMock::on_release(&mut st, rel)
+}
+
+unsafe extern "C" fn cfg_read_cb(
+    ctx: *mut c_void,
+    dev: *const c_void,
+    _where: c_int,
+    _size: c_int,
+    val: *mut u32,
+) -> c_int {
+    // SAFETY: called by the shim with our `ctx`.
+    let this = unsafe { owner(ctx) };
+    match this.pci_state(dev) {
+        None => NVMOCK_MISS,
+        Some(PciState::Removed) => {
+            // SAFETY: the shim passes a valid out pointer.
+            unsafe { *val = u32::MAX };
+            PCIBIOS_DEVICE_NOT_FOUND
+        }
+    }
+}
+
+unsafe extern "C" fn cfg_write_cb(
+    ctx: *mut c_void,
+    dev: *const c_void,
+    _where: c_int,
+    _size: c_int,
+    _val: u32,
+) -> c_int {
+    // SAFETY: called by the shim with our `ctx`.
+    let this = unsafe { owner(ctx) };
+    match this.pci_state(dev) {
+        None => NVMOCK_MISS,
+        Some(PciState::Removed) => PCIBIOS_DEVICE_NOT_FOUND,
+    }
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! nvmock's pure device models, built for the host.
+//!
+//! Every module here is `#![no_std]`-clean, uses only `core`, and keeps its state in memory
+//! the caller provides. The kernel modules include the very same files with `#[path]`; this
+//! crate exists so that `cargo test` can check them in seconds.
+
+#![no_std]
+
+pub mod pcicfg;
+pub mod range;
