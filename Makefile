@@ -47,3 +47,11 @@ check: setup models lint
 clean:
 	rm -rf target
 	@echo "kernel builds and downloads stay in $${NVMOCK_CACHE:-~/.cache/nvmock}"
+
+.PHONY: kunit-tree kunit-py
+# Link the pure-model suites into the pinned tree and print the kunit.py command.
+kunit-tree: setup
+	@$(S)/kunit-tree
+# The same, and run it (kunit.py builds its own UML kernel in the cache).
+kunit-py: setup
+	@$(S)/kunit-tree --run
