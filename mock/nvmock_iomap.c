@@ -591,7 +591,8 @@ int nvmock_iomap_register(struct nvmock_iomap_ops *ops)
 	int rc;
 
 	if (!ops || ops->size != sizeof(*ops) || !ops->name || !ops->span || !ops->map ||
-	    !ops->unmap || !ops->request || !ops->release || !ops->cfg_read || !ops->cfg_write)
+	    !ops->unmap || !ops->request || !ops->release || !ops->cfg_read || !ops->cfg_write ||
+	    ops->span > resource_size(&nvmock_window))
 		return -EINVAL;
 	o = kzalloc(sizeof(*o), GFP_KERNEL);
 	if (!o)

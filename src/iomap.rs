@@ -77,7 +77,8 @@ struct State {
 /// # Invariants
 ///
 /// `ops` is registered with the shim from the end of [`IoMock::new`] until `drop`, with
-/// `ctx` pointing at this (pinned) owner.
+/// `ctx` pointing at this (pinned) owner. Buffers of ranges with users are never freed while
+/// those users may reach them.
 #[pin_data(PinnedDrop)]
 pub(crate) struct IoMock {
     #[pin]
@@ -245,16 +246,24 @@ impl IoMock {
 #[pinned_drop]
 impl PinnedDrop for IoMock {
     fn drop(self: Pin<&mut Self>) {
-        let users = self.state.lock().reg.count();
-        if users != 0 {
-            // Memory still mapped by a driver: freeing it would hand the driver freed memory,
-            // and unregistering would send its unmaps to the real kernel. Leak instead.
-            pr_err!("owner dropped with {} ranges still registered or in use: leaking\n", users);
-            return;
-        }
-        // SAFETY: registered in `new` (type invariant); `unregister` waits for every
-        // callback to return, after which nothing uses `ops` or `self`.
+        // SAFETY: registered in `new` (type invariant); `unregister` waits for every callback
+        // to return, after which the shim no longer uses `ops` or `self`.
         unsafe { nvmock_iomap_unregister(self.ops.get()) };
+        let mut st = self.state.lock();
+        let mut leaked = 0;
+        for i in 0..RANGES {
+            if st.reg.slot_users(i) != 0 {
+                // A driver still maps or holds this memory: freeing it would hand the driver
+                // freed memory. Leak it, loudly.
+                if let Some(buf) = st.bufs[i].take() {
+                    core::mem::forget(buf);
+                    leaked += 1;
+                }
+            }
+        }
+        if leaked != 0 {
+            pr_err!("owner dropped while {} ranges were still in use: leaking them\n", leaked);
+        }
     }
 }
 

@@ -344,6 +344,13 @@ impl<const N: usize> Registry<N> {
         })
     }
 
+    /// Users (mappings plus requested regions) of the range in slot `index`; 0 for a free or
+    /// out-of-range slot. Lets an owner that is going away tell which buffers may still be
+    /// reached by a driver.
+    pub fn slot_users(&self, index: usize) -> u64 {
+        self.slots.get(index).map_or(0, |s| s.users())
+    }
+
     /// Number of ranges in use (live or dying).
     pub fn count(&self) -> usize {
         self.slots.iter().filter(|s| s.in_use()).count()
