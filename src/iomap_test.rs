@@ -27,7 +27,14 @@ mod tests {
     use super::*;
     use crate::iomap::{IoMock, PCIBIOS_DEVICE_NOT_FOUND};
     use crate::model::range::Removal;
-    use kernel::{c_str, prelude::*};
+    use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use kernel::{
+        c_str,
+        prelude::*,
+        sync::{Arc, Completion},
+        time::{delay::fsleep, Delta},
+        workqueue,
+    };
 
     const MEMREMAP_WB: usize = 1;
     const SPAN: u64 = 1 << 24;
@@ -202,6 +209,73 @@ mod tests {
         let rc = unsafe { __wrap_pci_read_config_dword(key, 0, &mut v) };
         assert_eq!(rc, PCIBIOS_DEVICE_NOT_FOUND);
         assert_eq!(v, u32::MAX);
+        Ok(())
+    }
+
+    /// What the racing work item and the test share.
+    #[pin_data]
+    struct Race {
+        #[pin]
+        done: Completion,
+        stop: AtomicBool,
+        rounds: AtomicUsize,
+        errors: AtomicUsize,
+    }
+
+    #[test]
+    fn lookups_race_owner_registration() -> Result {
+        let a = IoMock::new(c_str!("nvmock-race-a"), SPAN)?;
+        let r = a.add(4096, 0x42)?;
+        let (phys, host) = (r.phys, r.host as usize);
+        let race = Arc::pin_init(
+            pin_init!(Race {
+                done <- Completion::new(),
+                stop: AtomicBool::new(false),
+                rounds: AtomicUsize::new(0),
+                errors: AtomicUsize::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        let w = race.clone();
+        // Maps and unmaps owner A's memory through the shim while the test registers and
+        // unregisters other owners: every lookup must still find A's buffer, and
+        // unregistration must wait for lookups in flight (KASAN and lockdep watch).
+        workqueue::system().try_spawn(GFP_KERNEL, move || {
+            while !w.stop.load(Ordering::Acquire) {
+                // SAFETY: the wrapper takes any address; this one is in A's range.
+                let p = unsafe { __wrap_memremap(phys, 4096, MEMREMAP_WB) };
+                // SAFETY: when `p` is A's buffer it is mapped, so readable.
+                if p as usize != host || unsafe { p.cast::<u8>().add(4095).read() } != 0x42 {
+                    w.errors.fetch_add(1, Ordering::Relaxed);
+                }
+                if !p.is_null() {
+                    // SAFETY: `p` came from `__wrap_memremap`.
+                    unsafe { __wrap_memunmap(p) };
+                }
+                if w.rounds.fetch_add(1, Ordering::Relaxed) % 16 == 0 {
+                    fsleep(Delta::from_micros(10));
+                }
+            }
+            w.done.complete_all();
+        })?;
+        for _ in 0..100 {
+            let b = IoMock::new(c_str!("nvmock-race-b"), SPAN)?;
+            let rb = b.add(4096, 0)?;
+            // SAFETY: the wrapper takes any address; this one is in B's range.
+            let q = unsafe { __wrap_memremap(rb.phys, 16, MEMREMAP_WB) };
+            assert_eq!(q.cast::<u8>(), rb.host);
+            // SAFETY: `q` came from `__wrap_memremap`.
+            unsafe { __wrap_memunmap(q) };
+            b.remove(&rb)?;
+        }
+        race.stop.store(true, Ordering::Release);
+        race.done.wait_for_completion();
+        assert_eq!(race.errors.load(Ordering::Relaxed), 0);
+        let rounds = race.rounds.load(Ordering::Relaxed);
+        pr_info!("lookups_race_owner_registration: {} lookups raced 100 owner cycles\n", rounds);
+        assert!(rounds > 0);
+        assert_eq!(a.users(&r)?, (0, 0));
+        a.remove(&r)?;
         Ok(())
     }
 
