@@ -8,5 +8,6 @@
 
 #![no_std]
 
+pub mod nvme;
 pub mod pcicfg;
 pub mod range;

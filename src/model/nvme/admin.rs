@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Admin commands: queue management, Identify, features, log pages, asynchronous events.
+
+use super::ctrl::Controller;
+use super::identify;
+use super::logs::log_id;
+use super::params::Params;
+use super::prp::{copy_out, Prp};
+use super::queue::{fits, Cq, Sq, Sqe, CQE_SIZE, SQE_SIZE};
+use super::status::Status;
+use super::HostMemory;
+
+/// Admin command opcodes.
+pub mod opcode {
+    /// Delete I/O Submission Queue.
+    pub const DELETE_IO_SQ: u8 = 0x00;
+    /// Create I/O Submission Queue.
+    pub const CREATE_IO_SQ: u8 = 0x01;
+    /// Get Log Page.
+    pub const GET_LOG_PAGE: u8 = 0x02;
+    /// Delete I/O Completion Queue.
+    pub const DELETE_IO_CQ: u8 = 0x04;
+    /// Create I/O Completion Queue.
+    pub const CREATE_IO_CQ: u8 = 0x05;
+    /// Identify.
+    pub const IDENTIFY: u8 = 0x06;
+    /// Abort.
+    pub const ABORT: u8 = 0x08;
+    /// Set Features.
+    pub const SET_FEATURES: u8 = 0x09;
+    /// Get Features.
+    pub const GET_FEATURES: u8 = 0x0a;
+    /// Asynchronous Event Request.
+    pub const ASYNC_EVENT_REQUEST: u8 = 0x0c;
+    /// Keep Alive.
+    pub const KEEP_ALIVE: u8 = 0x18;
+}
+
+/// Feature identifiers this controller supports.
+pub mod feature {
+    /// Arbitration.
+    pub const ARBITRATION: u8 = 0x01;
+    /// Volatile Write Cache.
+    pub const VOLATILE_WRITE_CACHE: u8 = 0x06;
+    /// Number of Queues.
+    pub const NUMBER_OF_QUEUES: u8 = 0x07;
+    /// Interrupt Coalescing.
+    pub const INTERRUPT_COALESCING: u8 = 0x08;
+    /// Asynchronous Event Configuration.
+    pub const ASYNC_EVENT_CONFIG: u8 = 0x0b;
+}
+
+/// Asynchronous Event Requests the controller holds at once (Identify Controller AERL + 1).
+pub const AER_SLOTS: usize = 4;
+/// Abort Command Limit (Identify Controller ACL + 1). Aborts complete at once, so the limit is
+/// never reached.
+pub(super) const ABORT_LIMIT: u8 = 4;
+
+/// Get Features "supported capabilities" (SEL 011b): changeable, not saveable, controller wide.
+const CAPABILITIES_CHANGEABLE: u32 = 1 << 2;
+/// Asynchronous Event Configuration bits kept: the SMART / Health critical warnings.
+const ASYNC_CONFIG_SUPPORTED: u32 = 0xff;
+
+/// What an admin command turned into.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Outcome {
+    /// It completes now: its DW0 or its error status.
+    Complete(Result<u32, Status>),
+    /// An Asynchronous Event Request, held until an event occurs.
+    Held,
+}
+
+/// Current feature values; back to the defaults on each controller reset.
+///
+/// # Invariants
+///
+/// `sq_alloc` and `cq_alloc` (0-based) are below the controller's `io_queues`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Features {
+    pub(super) arbitration: u32,
+    pub(super) write_cache: bool,
+    pub(super) coalescing: u32,
+    pub(super) async_config: u32,
+    pub(super) sq_alloc: u16,
+    pub(super) cq_alloc: u16,
+}
+
+impl Features {
+    /// The defaults: every I/O queue the parameters allow, write cache enabled.
+    pub(super) fn new(p: &Params) -> Features {
+        let all = p.io_queues().saturating_sub(1);
+        // INVARIANT: io_queues >= 1, so `all` is io_queues - 1.
+        Features {
+            arbitration: 0,
+            write_cache: true,
+            coalescing: 0,
+            async_config: 0,
+            sq_alloc: all,
+            cq_alloc: all,
+        }
+    }
+
+    /// The value of feature `fid` (a supported one) as Get Features reports it.
+    fn get(&self, fid: u8) -> u32 {
+        match fid {
+            feature::ARBITRATION => self.arbitration,
+            feature::VOLATILE_WRITE_CACHE => u32::from(self.write_cache),
+            feature::NUMBER_OF_QUEUES => u32::from(self.cq_alloc) << 16 | u32::from(self.sq_alloc),
+            feature::INTERRUPT_COALESCING => self.coalescing,
+            feature::ASYNC_EVENT_CONFIG => self.async_config,
+            _ => 0,
+        }
+    }
+}
+
+fn supported(fid: u8) -> bool {
+    matches!(
+        fid,
+        feature::ARBITRATION
+            | feature::VOLATILE_WRITE_CACHE
+            | feature::NUMBER_OF_QUEUES
+            | feature::INTERRUPT_COALESCING
+            | feature::ASYNC_EVENT_CONFIG
+    )
+}
+
+/// Checks CDW0 of any command: no fused operations, PRPs only (no SGLs), reserved bits 13:10
+/// clear.
+pub(super) fn check_cdw0(sqe: &Sqe) -> Result<(), Status> {
+    if sqe.fuse() != 0 || sqe.psdt() != 0 || sqe.cdw0 & 0x3c00 != 0 {
+        return Err(Status::INVALID_FIELD);
+    }
+    Ok(())
+}
+
+/// The 0-based queue size (CDW10 31:16) as a number of entries, checked against `max`
+/// (0-based): Invalid Queue Size for a single-entry queue or one above `max`.
+fn queue_entries(sqe: &Sqe, max: u16) -> Result<u32, Status> {
+    let qsize = sqe.cdw10 >> 16;
+    if qsize == 0 || qsize > u32::from(max) {
+        return Err(Status::INVALID_QUEUE_SIZE);
+    }
+    Ok(qsize + 1)
+}
+
+impl<const QUEUES: usize> Controller<QUEUES> {
+    /// Executes admin command `sqe`.
+    pub(super) fn admin<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Outcome {
+        if let Err(s) = check_cdw0(sqe) {
+            return Outcome::Complete(Err(s));
+        }
+        let r = match sqe.opcode() {
+            opcode::DELETE_IO_SQ => self.delete_sq(sqe, mem),
+            opcode::CREATE_IO_SQ => self.create_sq(sqe),
+            opcode::GET_LOG_PAGE => self.get_log_page(sqe, mem),
+            opcode::DELETE_IO_CQ => self.delete_cq(sqe),
+            opcode::CREATE_IO_CQ => self.create_cq(sqe),
+            opcode::IDENTIFY => self.identify(sqe, mem),
+            // Commands complete as soon as they are fetched: there is never anything to abort.
+            // DW0 bit 0 set: command not aborted.
+            opcode::ABORT => Ok(1),
+            opcode::SET_FEATURES => self.set_features(sqe),
+            opcode::GET_FEATURES => self.get_features(sqe),
+            opcode::ASYNC_EVENT_REQUEST => {
+                return if self.events.hold(sqe.cid()) {
+                    Outcome::Held
+                } else {
+                    Outcome::Complete(Err(Status::AER_LIMIT_EXCEEDED))
+                };
+            }
+            opcode::KEEP_ALIVE => Ok(0),
+            _ => Err(Status::INVALID_OPCODE),
+        };
+        Outcome::Complete(r)
+    }
+
+    fn create_cq(&mut self, sqe: &Sqe) -> Result<u32, Status> {
+        let qid = sqe.cdw10 as u16;
+        let pc = sqe.cdw11 & 1 != 0;
+        let ien = sqe.cdw11 & 2 != 0;
+        let iv = (sqe.cdw11 >> 16) as u16;
+        if qid == 0 || qid > self.features.cq_alloc.saturating_add(1) {
+            return Err(Status::INVALID_QUEUE_ID);
+        }
+        if self.cqs.get(usize::from(qid)).is_none_or(|cq| cq.live) {
+            return Err(Status::INVALID_QUEUE_ID);
+        }
+        let entries = queue_entries(sqe, self.params.mqes())?;
+        if !pc || sqe.cdw11 & 0xfffc != 0 {
+            return Err(Status::INVALID_FIELD);
+        }
+        if ien && iv >= self.params.vectors() {
+            return Err(Status::INVALID_INTERRUPT_VECTOR);
+        }
+        if sqe.prp1 & (self.page_size() - 1) != 0 {
+            return Err(Status::INVALID_PRP_OFFSET);
+        }
+        if !fits(sqe.prp1, entries, CQE_SIZE) {
+            return Err(Status::INVALID_FIELD);
+        }
+        if let Some(cq) = self.cqs.get_mut(usize::from(qid)) {
+            *cq = Cq::new(sqe.prp1, entries, ien, iv);
+        }
+        Ok(0)
+    }
+
+    fn create_sq(&mut self, sqe: &Sqe) -> Result<u32, Status> {
+        let qid = sqe.cdw10 as u16;
+        let pc = sqe.cdw11 & 1 != 0;
+        let cqid = (sqe.cdw11 >> 16) as u16;
+        if qid == 0 || qid > self.features.sq_alloc.saturating_add(1) {
+            return Err(Status::INVALID_QUEUE_ID);
+        }
+        if self.sqs.get(usize::from(qid)).is_none_or(|sq| sq.live) {
+            return Err(Status::INVALID_QUEUE_ID);
+        }
+        if cqid == 0 || !self.cqs.get(usize::from(cqid)).is_some_and(|cq| cq.live) {
+            return Err(Status::COMPLETION_QUEUE_INVALID);
+        }
+        let entries = queue_entries(sqe, self.params.mqes())?;
+        // Bits 2:1 are the queue priority, ignored under round robin arbitration.
+        if !pc || sqe.cdw11 & 0xfff8 != 0 {
+            return Err(Status::INVALID_FIELD);
+        }
+        if sqe.prp1 & (self.page_size() - 1) != 0 {
+            return Err(Status::INVALID_PRP_OFFSET);
+        }
+        if !fits(sqe.prp1, entries, SQE_SIZE) {
+            return Err(Status::INVALID_FIELD);
+        }
+        if let Some(sq) = self.sqs.get_mut(usize::from(qid)) {
+            *sq = Sq::new(sqe.prp1, entries, cqid);
+        }
+        Ok(0)
+    }
+
+    /// Deletes an I/O submission queue. Commands still in the queue are dropped; a completion
+    /// held back by the timing hook is posted now if its completion queue has room.
+    fn delete_sq<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
+        if sqe.cdw10 >> 16 != 0 {
+            return Err(Status::INVALID_FIELD);
+        }
+        let qid = sqe.cdw10 as u16;
+        let sq = match self.sqs.get(usize::from(qid)) {
+            Some(sq) if qid != 0 && sq.live => *sq,
+            _ => return Err(Status::INVALID_QUEUE_ID),
+        };
+        if let Some(d) = sq.deferred {
+            self.post(sq.cqid, d.cqe, mem);
+        }
+        if let Some(sq) = self.sqs.get_mut(usize::from(qid)) {
+            *sq = Sq::NONE;
+        }
+        Ok(0)
+    }
+
+    fn delete_cq(&mut self, sqe: &Sqe) -> Result<u32, Status> {
+        if sqe.cdw10 >> 16 != 0 {
+            return Err(Status::INVALID_FIELD);
+        }
+        let qid = sqe.cdw10 as u16;
+        match self.cqs.get(usize::from(qid)) {
+            Some(cq) if qid != 0 && cq.live => {}
+            _ => return Err(Status::INVALID_QUEUE_ID),
+        }
+        if self.sqs.iter().any(|sq| sq.live && sq.cqid == qid) {
+            return Err(Status::INVALID_QUEUE_DELETION);
+        }
+        if let Some(cq) = self.cqs.get_mut(usize::from(qid)) {
+            *cq = Cq::NONE;
+        }
+        Ok(0)
+    }
+
+    fn identify<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
+        let page = self.page_size();
+        if sqe.cdw10 & 0xff00 != 0 {
+            return Err(Status::INVALID_FIELD);
+        }
+        self.buf.fill(0);
+        let out = self
+            .buf
+            .get_mut(..identify::SIZE)
+            .ok_or(Status::INTERNAL_ERROR)?;
+        let p = &self.params;
+        match sqe.cdw10 as u8 {
+            0x00 => {
+                let ns = p.namespace(sqe.nsid).ok_or(Status::INVALID_NAMESPACE)?;
+                identify::namespace(p, sqe.nsid, ns, out);
+            }
+            0x01 => identify::controller(p, out),
+            0x02 => {
+                if sqe.nsid >= 0xffff_fffe {
+                    return Err(Status::INVALID_NAMESPACE);
+                }
+                identify::active_list(p, sqe.nsid, out);
+            }
+            0x03 => {
+                p.namespace(sqe.nsid).ok_or(Status::INVALID_NAMESPACE)?;
+                identify::descriptors(p, sqe.nsid, out);
+            }
+            _ => return Err(Status::INVALID_FIELD),
+        }
+        let mut prp = Prp::new(sqe.prp1, sqe.prp2, identify::SIZE as u64, page)?;
+        copy_out(mem, &mut prp, out)?;
+        Ok(0)
+    }
+
+    fn set_features(&mut self, sqe: &Sqe) -> Result<u32, Status> {
+        let fid = sqe.cdw10 as u8;
+        if sqe.cdw10 & 0x7fff_ff00 != 0 || !supported(fid) {
+            return Err(Status::INVALID_FIELD);
+        }
+        if sqe.cdw10 & 1 << 31 != 0 {
+            return Err(Status::FEATURE_NOT_SAVEABLE);
+        }
+        let v = sqe.cdw11;
+        let f = &mut self.features;
+        match fid {
+            feature::ARBITRATION => f.arbitration = v & 0xffff_ff07,
+            feature::VOLATILE_WRITE_CACHE => f.write_cache = v & 1 != 0,
+            feature::NUMBER_OF_QUEUES => {
+                let (nsqr, ncqr) = (v as u16, (v >> 16) as u16);
+                if nsqr == 0xffff || ncqr == 0xffff {
+                    return Err(Status::INVALID_FIELD);
+                }
+                let io_live = self.sqs.iter().skip(1).any(|q| q.live)
+                    || self.cqs.iter().skip(1).any(|q| q.live);
+                if io_live {
+                    return Err(Status::COMMAND_SEQUENCE_ERROR);
+                }
+                let max = self.params.io_queues().saturating_sub(1);
+                // INVARIANT: both at most io_queues - 1.
+                f.sq_alloc = nsqr.min(max);
+                f.cq_alloc = ncqr.min(max);
+            }
+            feature::INTERRUPT_COALESCING => f.coalescing = v & 0xffff,
+            _ => f.async_config = v & ASYNC_CONFIG_SUPPORTED,
+        }
+        Ok(match fid {
+            feature::NUMBER_OF_QUEUES => f.get(fid),
+            _ => 0,
+        })
+    }
+
+    fn get_features(&mut self, sqe: &Sqe) -> Result<u32, Status> {
+        let fid = sqe.cdw10 as u8;
+        if sqe.cdw10 & 0xffff_f800 != 0 || !supported(fid) {
+            return Err(Status::INVALID_FIELD);
+        }
+        match sqe.cdw10 >> 8 & 7 {
+            0 => Ok(self.features.get(fid)),
+            // Default and saved: nothing is saveable, so the saved value is the default.
+            1 | 2 => Ok(Features::new(&self.params).get(fid)),
+            3 => Ok(CAPABILITIES_CHANGEABLE),
+            _ => Err(Status::INVALID_FIELD),
+        }
+    }
+
+    fn get_log_page<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
+        let page = self.page_size();
+        let lid = sqe.cdw10 as u8;
+        let rae = sqe.cdw10 & 1 << 15 != 0;
+        let numd = (u64::from(sqe.cdw11 & 0xffff) << 16 | u64::from(sqe.cdw10 >> 16)) + 1;
+        let len = numd * 4;
+        let offset = u64::from(sqe.cdw13) << 32 | u64::from(sqe.cdw12);
+        self.buf.fill(0);
+        let size = self
+            .logs
+            .build(lid, &self.params, &mut self.buf)
+            .ok_or(Status::INVALID_LOG_PAGE)?;
+        if len > self.params.max_transfer() || offset % 4 != 0 {
+            return Err(Status::INVALID_FIELD);
+        }
+        if lid == log_id::SMART && sqe.nsid != 0 && sqe.nsid != 0xffff_ffff {
+            // Identify Controller LPA bit 0 is clear: the SMART log is controller wide only.
+            return Err(Status::INVALID_FIELD);
+        }
+        let start = usize::try_from(offset)
+            .ok()
+            .filter(|&o| o <= size)
+            .ok_or(Status::INVALID_FIELD)?;
+        let src = self.buf.get(start..size).unwrap_or(&[]);
+        let mut prp = Prp::new(sqe.prp1, sqe.prp2, len, page)?;
+        copy_out(mem, &mut prp, src)?;
+        if lid == log_id::ERROR && !rae {
+            self.events.unmask_errors();
+        }
+        Ok(0)
+    }
+}

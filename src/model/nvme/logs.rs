@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Log pages (Error Information, SMART / Health Information, Firmware Slot Information) and
+//! asynchronous events.
+
+use super::params::Params;
+use super::status::Status;
+
+/// Log page identifiers.
+pub mod log_id {
+    /// Error Information.
+    pub const ERROR: u8 = 0x01;
+    /// SMART / Health Information.
+    pub const SMART: u8 = 0x02;
+    /// Firmware Slot Information.
+    pub const FIRMWARE_SLOT: u8 = 0x03;
+}
+
+/// Asynchronous event completion fields (Asynchronous Event Request DW0).
+pub mod aen {
+    /// Event type: Error status.
+    pub const TYPE_ERROR: u32 = 0;
+    /// Error status: write to an invalid doorbell register.
+    pub const INVALID_DOORBELL_REGISTER: u8 = 0x00;
+    /// Error status: invalid doorbell write value.
+    pub const INVALID_DOORBELL_VALUE: u8 = 0x01;
+
+    /// The DW0 of an event of type `ty` with information `info` about log page `lid`.
+    pub const fn result(ty: u32, info: u8, lid: u8) -> u32 {
+        (lid as u32) << 16 | (info as u32) << 8 | ty & 7
+    }
+}
+
+/// Entries kept in the Error Information log (Identify Controller ELPE + 1).
+pub const ERROR_LOG_ENTRIES: usize = 4;
+/// Size of one Error Information log entry.
+const ERROR_ENTRY_SIZE: usize = 64;
+/// Size of the SMART / Health Information and Firmware Slot Information logs.
+const PAGE_512: usize = 512;
+
+/// One Error Information log entry.
+#[derive(Clone, Copy, Debug, Default)]
+struct ErrorEntry {
+    count: u64,
+    sqid: u16,
+    cid: u16,
+    status: u16,
+    nsid: u32,
+}
+
+/// Stores `v` little-endian at `off` of `buf` (dropped if it does not fit).
+pub(super) fn put(buf: &mut [u8], off: usize, v: &[u8]) {
+    if let Some(d) = buf.get_mut(off..off.saturating_add(v.len())) {
+        d.iter_mut().zip(v).for_each(|(d, s)| *d = *s);
+    }
+}
+
+/// Logs and health counters: kept across controller resets.
+///
+/// # Invariants
+///
+/// `next < ERROR_LOG_ENTRIES`; `errors[next]` is the oldest entry (or unused).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Logs {
+    errors: [ErrorEntry; ERROR_LOG_ENTRIES],
+    next: usize,
+    error_count: u64,
+    /// 512-byte units read and written.
+    units_read: u64,
+    units_written: u64,
+    read_commands: u64,
+    write_commands: u64,
+    media_errors: u64,
+}
+
+impl Logs {
+    pub(super) const NEW: Logs = Logs {
+        errors: [ErrorEntry {
+            count: 0,
+            sqid: 0,
+            cid: 0,
+            status: 0,
+            nsid: 0,
+        }; ERROR_LOG_ENTRIES],
+        next: 0,
+        error_count: 0,
+        units_read: 0,
+        units_written: 0,
+        read_commands: 0,
+        write_commands: 0,
+        media_errors: 0,
+    };
+
+    /// Errors recorded since the controller was created.
+    pub(super) fn error_count(&self) -> u64 {
+        self.error_count
+    }
+
+    /// Records an error (`sqid` and `cid` 0xffff when no command is involved).
+    pub(super) fn record_error(&mut self, sqid: u16, cid: u16, status: Status, nsid: u32) {
+        self.error_count = self.error_count.wrapping_add(1).max(1);
+        if status.sct() == super::status::SCT_MEDIA {
+            self.media_errors = self.media_errors.saturating_add(1);
+        }
+        if let Some(e) = self.errors.get_mut(self.next) {
+            *e = ErrorEntry {
+                count: self.error_count,
+                sqid,
+                cid,
+                status: status.raw() << 1,
+                nsid,
+            };
+        }
+        // INVARIANT: stays below ERROR_LOG_ENTRIES.
+        self.next = (self.next + 1) % ERROR_LOG_ENTRIES;
+    }
+
+    /// Counts a completed read (or compare) of `bytes`.
+    pub(super) fn count_read(&mut self, bytes: u64) {
+        self.read_commands = self.read_commands.saturating_add(1);
+        self.units_read = self.units_read.saturating_add(bytes.div_ceil(512));
+    }
+
+    /// Counts a completed write of `bytes`.
+    pub(super) fn count_write(&mut self, bytes: u64) {
+        self.write_commands = self.write_commands.saturating_add(1);
+        self.units_written = self.units_written.saturating_add(bytes.div_ceil(512));
+    }
+
+    /// Builds log page `lid` at the start of `buf` (which the caller has zeroed) and returns
+    /// its size, or `None` for a log page this controller does not have.
+    pub(super) fn build(&self, lid: u8, p: &Params, buf: &mut [u8]) -> Option<usize> {
+        match lid {
+            log_id::ERROR => {
+                // Newest first.
+                for i in 0..ERROR_LOG_ENTRIES {
+                    let idx = (self.next + ERROR_LOG_ENTRIES - 1 - i) % ERROR_LOG_ENTRIES;
+                    let Some(e) = self.errors.get(idx) else {
+                        continue;
+                    };
+                    if e.count == 0 {
+                        break;
+                    }
+                    let o = i * ERROR_ENTRY_SIZE;
+                    put(buf, o, &e.count.to_le_bytes());
+                    put(buf, o + 8, &e.sqid.to_le_bytes());
+                    put(buf, o + 10, &e.cid.to_le_bytes());
+                    put(buf, o + 12, &e.status.to_le_bytes());
+                    put(buf, o + 14, &0xffffu16.to_le_bytes());
+                    put(buf, o + 24, &e.nsid.to_le_bytes());
+                }
+                Some(ERROR_LOG_ENTRIES * ERROR_ENTRY_SIZE)
+            }
+            log_id::SMART => {
+                // Composite temperature 310 K, 100% spare, threshold 10%, 0% used.
+                put(buf, 1, &310u16.to_le_bytes());
+                put(buf, 3, &[100, 10, 0]);
+                // 128-bit counters, little-endian: the upper halves stay zero.
+                let thousands = |units: u64| units.div_ceil(1000);
+                put(buf, 32, &thousands(self.units_read).to_le_bytes());
+                put(buf, 48, &thousands(self.units_written).to_le_bytes());
+                put(buf, 64, &self.read_commands.to_le_bytes());
+                put(buf, 80, &self.write_commands.to_le_bytes());
+                put(buf, 112, &1u64.to_le_bytes());
+                put(buf, 160, &self.media_errors.to_le_bytes());
+                put(buf, 176, &self.error_count.to_le_bytes());
+                Some(PAGE_512)
+            }
+            log_id::FIRMWARE_SLOT => {
+                // Slot 1 is active and holds the running firmware.
+                put(buf, 0, &[1]);
+                put(buf, 8, p.firmware());
+                Some(PAGE_512)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Outstanding Asynchronous Event Requests and events waiting for one.
+///
+/// # Invariants
+///
+/// `waiting` holds Error status information codes as bits (codes below 8). While
+/// `error_masked` (an Error status event was reported and the host has not read the Error
+/// Information log since), no new Error status event is queued and none is reported.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Events {
+    requests: [Option<u16>; super::admin::AER_SLOTS],
+    waiting: u8,
+    error_masked: bool,
+}
+
+impl Events {
+    pub(super) const NEW: Events = Events {
+        requests: [None; super::admin::AER_SLOTS],
+        waiting: 0,
+        error_masked: false,
+    };
+
+    /// Holds an Asynchronous Event Request with command ID `cid`; `false` if the limit of
+    /// outstanding requests is reached.
+    pub(super) fn hold(&mut self, cid: u16) -> bool {
+        match self.requests.iter_mut().find(|r| r.is_none()) {
+            Some(slot) => {
+                *slot = Some(cid);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Queues an Error status event with information `info` (one of the `aen` doorbell
+    /// codes), unless Error status events are masked.
+    pub(super) fn error(&mut self, info: u8) {
+        if !self.error_masked && info < 8 {
+            self.waiting |= 1 << info;
+        }
+    }
+
+    /// The Error Information log was read with RAE cleared: Error status events are reported
+    /// again.
+    pub(super) fn unmask_errors(&mut self) {
+        self.error_masked = false;
+    }
+
+    /// Whether an event and a request to report it in are both waiting.
+    pub(super) fn ready(&self) -> bool {
+        !self.error_masked && self.waiting != 0 && self.requests.iter().any(|r| r.is_some())
+    }
+
+    /// Takes a waiting event and the request that reports it: `(cid, DW0)`. Masks Error
+    /// status events until the log is read.
+    pub(super) fn take(&mut self) -> Option<(u16, u32)> {
+        if self.error_masked || self.waiting == 0 {
+            return None;
+        }
+        let cid = self.requests.iter_mut().find_map(|r| r.take())?;
+        let info = self.waiting.trailing_zeros() as u8;
+        self.waiting &= !(1 << info);
+        self.error_masked = true;
+        Some((cid, aen::result(aen::TYPE_ERROR, info, log_id::ERROR)))
+    }
+}

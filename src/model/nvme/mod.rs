@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Model of an NVMe controller (NVMe base specification 1.4, NVM command set) over PCIe.
+//!
+//! This is the pure first layer of nvmock's NVMe emulator: the controller registers of BAR0,
+//! the admin and I/O queues, PRP data transfers, the admin commands a Linux host needs to bring
+//! a controller up, and the NVM I/O commands. It knows nothing about PCI configuration space,
+//! MSI-X tables or the kernel; a later adapter drives it:
+//!
+//! - every MMIO access to BAR0 goes through [`Controller::mmio_read`] and
+//!   [`Controller::mmio_write`]; these only update registers and doorbells, never touch host
+//!   memory and never block;
+//! - a worker calls [`Controller::process`] (or [`Controller::process_timed`]) whenever
+//!   [`Controller::has_work`] says so: it finishes enabling and shutdown, fetches commands
+//!   from submission queues round robin, executes them, posts completions and raises
+//!   interrupts, doing at most `budget` units of work per call.
+//!
+//! Side effects go through traits the caller implements: [`HostMemory`] (guest-physical
+//! memory, for queues and data), [`Backing`] (namespace contents), [`InterruptSink`]
+//! (interrupt vectors) and [`Timing`] (when a completion may be posted).
+//!
+//! # Guest input
+//!
+//! Everything the host driver controls (register values, doorbells, queue entries, PRP
+//! entries and lists, command fields) is validated. Nothing a host does makes the model panic:
+//! a bad command completes with an NVMe status, a bad doorbell raises an asynchronous event,
+//! a bad controller configuration or an unreachable queue sets CSTS.CFS. The model is `no_std`,
+//! uses only `core`, allocates nothing, and keeps all its state inline in [`Controller`].
+//!
+//! # Decisions where the specification leaves a choice
+//!
+//! - Enabling with an invalid configuration (admin queue of fewer than two entries, admin
+//!   queue base not aligned to the page size, CC.IOSQES/IOCQES other than 6/4, unsupported
+//!   CC.CSS, CC.AMS or CC.MPS) sets CSTS.CFS and leaves CSTS.RDY clear ([`EnableError`] says
+//!   why). A host recovers by clearing CC.EN. ASQ and ACQ keep all 64 bits written (bits
+//!   11:0 are not forced to zero) so that a misaligned base is seen when enabling.
+//! - Create I/O Completion/Submission Queue with a PRP1 that is not page aligned fails with
+//!   Invalid PRP Offset; a queue that would wrap around the address space with Invalid Field.
+//! - A failed host memory access while fetching a command or posting a completion sets
+//!   CSTS.CFS: there is no completion to report it in. A failed data or PRP list access
+//!   completes the command with Data Transfer Error.
+//! - A doorbell write to a queue that does not exist, or with a value that is out of range or
+//!   would move the pointer backwards past entries not yet fetched (SQ tail) or not yet posted
+//!   (CQ head), is ignored, recorded in the Error Information log and reported as an
+//!   Asynchronous Event of type Error Status (Invalid Doorbell Register 00h / Invalid Doorbell
+//!   Write Value 01h). Doorbells written while the controller is not ready are ignored.
+//! - Commands execute when fetched; only their completion can be deferred by [`Timing`], in
+//!   order per submission queue (a queue whose completion is deferred is not fetched from
+//!   until it is posted). A submission queue is not fetched from while its completion queue is
+//!   full.
+//! - Interrupts: after each [`Controller::process`] call, every completion queue that got
+//!   entries (and was created with interrupts enabled) raises its vector once. INTMS/INTMC
+//!   mask vectors 0 to 31 whatever the interrupt mode; a masked vector is raised when
+//!   unmasked. Interrupt Coalescing and Arbitration are stored and reported, not applied
+//!   (arbitration is round robin, one command per queue per pass, admin queue included).
+//! - Abort never finds a command to abort (commands complete when fetched; held completions
+//!   have already executed) and completes with "command not aborted". Deleting a submission
+//!   queue drops the commands still in it, and posts its held completion if there is room.
+//! - The controller reports NVMe 1.4: one LBA format per namespace, no metadata, no
+//!   protection information, no SGLs, no fused operations, no namespace management, a
+//!   volatile write cache that is always present (Flush reaches [`Backing::flush`]).
+
+mod admin;
+mod ctrl;
+mod identify;
+mod io;
+mod logs;
+mod params;
+mod prp;
+mod queue;
+pub mod regs;
+mod status;
+
+pub use admin::opcode as admin_opcode;
+pub use admin::{feature, AER_SLOTS};
+pub use ctrl::{Controller, EnableError, MmioError, Progress, QueueInfo, State, BUF_SIZE};
+pub use io::opcode as io_opcode;
+pub use logs::{aen, log_id, ERROR_LOG_ENTRIES};
+pub use params::{Config, Namespace, NamespaceConfig, ParamError, Params, MAX_MDTS};
+pub use params::{MAX_NAMESPACES, MAX_VECTORS};
+pub use prp::{Prp, Segment};
+pub use queue::{Cqe, Sqe, CQE_SIZE, SQE_SIZE};
+pub use status::{Status, SCT_COMMAND, SCT_GENERIC, SCT_MEDIA};
+
+/// A failed access to host memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemError {
+    /// No memory is there (or the access runs past its end).
+    Unmapped,
+    /// The memory exists but the access was refused (an IOMMU fault, for instance).
+    Denied,
+}
+
+/// Guest-physical memory as the controller reaches it by DMA.
+pub trait HostMemory {
+    /// Reads `buf.len()` bytes at `addr`.
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError>;
+    /// Writes `buf` at `addr`.
+    fn write(&mut self, addr: u64, buf: &[u8]) -> Result<(), MemError>;
+}
+
+/// A failed access to namespace contents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackingError {
+    /// The medium could not be read or written.
+    Io,
+}
+
+/// The contents of the namespaces.
+///
+/// Offsets are bytes from the start of namespace `nsid`. The model only asks for ranges that
+/// lie inside the namespace's capacity (as [`Params`] declares it).
+pub trait Backing {
+    /// Reads `buf.len()` bytes at `offset` of namespace `nsid`.
+    fn read(&mut self, nsid: u32, offset: u64, buf: &mut [u8]) -> Result<(), BackingError>;
+    /// Writes `buf` at `offset` of namespace `nsid`.
+    fn write(&mut self, nsid: u32, offset: u64, buf: &[u8]) -> Result<(), BackingError>;
+    /// Zeroes `len` bytes at `offset` of namespace `nsid`.
+    fn zero(&mut self, nsid: u32, offset: u64, len: u64) -> Result<(), BackingError>;
+    /// Deallocates `len` bytes at `offset`; they must read as zeroes afterwards (the model
+    /// reports DLFEAT "deallocated blocks read as zeroes"). Defaults to [`Backing::zero`].
+    fn deallocate(&mut self, nsid: u32, offset: u64, len: u64) -> Result<(), BackingError> {
+        self.zero(nsid, offset, len)
+    }
+    /// Makes everything written to namespace `nsid` durable. Defaults to doing nothing.
+    fn flush(&mut self, nsid: u32) -> Result<(), BackingError> {
+        let _ = nsid;
+        Ok(())
+    }
+}
+
+/// Where the controller's interrupts go (an MSI-X vector, MSI, or INTx for vector 0).
+pub trait InterruptSink {
+    /// Signals interrupt `vector`.
+    fn raise(&mut self, vector: u16);
+}
+
+/// When completions may be posted: the hook a timing model plugs into.
+///
+/// The controller calls [`Timing::complete_at`] once per command, in fetch order, right after
+/// executing it. A time not after `now` posts the completion at once; a later one holds it
+/// (and the submission queue it came from) until a [`Controller::process_timed`] call whose
+/// `now` has reached it. Time units are the caller's.
+pub trait Timing {
+    /// The time at which the completion of `sqe`, fetched from submission queue `sqid` and
+    /// finished with `status`, may be posted. Defaults to `now` (zero latency).
+    fn complete_at(&mut self, now: u64, sqid: u16, sqe: &Sqe, status: Status) -> u64 {
+        let _ = (sqid, sqe, status);
+        now
+    }
+}
+
+/// The default [`Timing`]: every completion is posted as soon as its command has executed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ZeroLatency;
+
+impl Timing for ZeroLatency {}

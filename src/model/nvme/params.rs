@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Controller parameters: what the controller is, as opposed to what state it is in.
+//!
+//! A caller describes the controller with a [`Config`] (borrowed strings and namespace list)
+//! and turns it into [`Params`] with [`Params::new`], which checks every field and names the
+//! first bad one. [`Params`] owns copies of everything, so the controller borrows nothing.
+
+/// Most namespaces a controller can have.
+pub const MAX_NAMESPACES: usize = 16;
+/// Largest Maximum Data Transfer Size accepted: `2^MAX_MDTS` pages of 4 KiB (4 MiB).
+pub const MAX_MDTS: u8 = 10;
+/// Most interrupt vectors (the MSI-X table size limit).
+pub const MAX_VECTORS: u16 = 2048;
+
+const SERIAL_LEN: usize = 20;
+const MODEL_LEN: usize = 40;
+const FIRMWARE_LEN: usize = 8;
+
+/// One namespace as the caller describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamespaceConfig {
+    /// Logical block size in bytes: 512 or 4096.
+    pub lba_size: u32,
+    /// Capacity in logical blocks (at least 1).
+    pub blocks: u64,
+}
+
+/// The controller as the caller describes it; see [`Params::new`].
+#[derive(Clone, Copy, Debug)]
+pub struct Config<'a> {
+    /// PCI Vendor ID reported by Identify Controller.
+    pub vendor_id: u16,
+    /// PCI Subsystem Vendor ID reported by Identify Controller.
+    pub subsystem_vendor_id: u16,
+    /// Serial number: 1 to 20 printable ASCII characters.
+    pub serial: &'a str,
+    /// Model number: 1 to 40 printable ASCII characters.
+    pub model: &'a str,
+    /// Firmware revision: 1 to 8 printable ASCII characters.
+    pub firmware: &'a str,
+    /// Number of I/O submission/completion queue pairs the controller can allocate (at least 1).
+    pub io_queues: u16,
+    /// CAP.MQES: maximum I/O queue entries, 0-based (at least 1, i.e. two entries).
+    pub mqes: u16,
+    /// Maximum Data Transfer Size as a power of two of 4 KiB pages, 1 to [`MAX_MDTS`].
+    pub mdts: u8,
+    /// CAP.TO: worst-case time to become ready, in 500 ms units (at least 1).
+    pub timeout: u8,
+    /// Number of interrupt vectors a completion queue may use, 1 to [`MAX_VECTORS`].
+    pub vectors: u16,
+    /// The namespaces, numbered from 1 in order; at most [`MAX_NAMESPACES`].
+    pub namespaces: &'a [NamespaceConfig],
+}
+
+/// The first field of a [`Config`] that is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamError {
+    /// [`Config::serial`] is empty, too long or not printable ASCII.
+    Serial,
+    /// [`Config::model`] is empty, too long or not printable ASCII.
+    Model,
+    /// [`Config::firmware`] is empty, too long or not printable ASCII.
+    Firmware,
+    /// [`Config::io_queues`] is zero, or more than the controller has room for.
+    IoQueues,
+    /// [`Config::mqes`] is below 1.
+    Mqes,
+    /// [`Config::mdts`] is outside `1..=MAX_MDTS`.
+    Mdts,
+    /// [`Config::timeout`] is zero.
+    Timeout,
+    /// [`Config::vectors`] is outside `1..=MAX_VECTORS`.
+    Vectors,
+    /// More than [`MAX_NAMESPACES`] namespaces.
+    Namespaces,
+    /// Namespace `index` (0-based) has a block size other than 512 or 4096.
+    LbaSize(usize),
+    /// Namespace `index` (0-based) has no blocks, or a capacity in bytes that overflows.
+    Blocks(usize),
+}
+
+/// A validated namespace.
+///
+/// # Invariants
+///
+/// `lba_shift` is 9 or 12, `blocks >= 1`, and `blocks << lba_shift` fits in a `u64`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Namespace {
+    lba_shift: u8,
+    blocks: u64,
+}
+
+impl Namespace {
+    const NONE: Namespace = Namespace {
+        lba_shift: 9,
+        blocks: 1,
+    };
+
+    /// Log2 of the logical block size.
+    pub fn lba_shift(&self) -> u8 {
+        self.lba_shift
+    }
+
+    /// Logical block size in bytes.
+    pub fn lba_size(&self) -> u32 {
+        1 << self.lba_shift
+    }
+
+    /// Capacity in logical blocks.
+    pub fn blocks(&self) -> u64 {
+        self.blocks
+    }
+
+    /// Capacity in bytes.
+    pub fn bytes(&self) -> u64 {
+        // INVARIANT (of the type): does not overflow.
+        self.blocks << self.lba_shift
+    }
+
+    /// The byte range of `nlb` blocks from `slba`, if it lies inside the namespace.
+    pub fn range(&self, slba: u64, nlb: u64) -> Option<(u64, u64)> {
+        let end = slba.checked_add(nlb)?;
+        if end > self.blocks {
+            return None;
+        }
+        // Both are at most `blocks`, so the shifts do not overflow.
+        Some((slba << self.lba_shift, nlb << self.lba_shift))
+    }
+}
+
+/// Validated controller parameters.
+///
+/// # Invariants
+///
+/// - `serial`, `model` and `firmware` are printable ASCII, padded with spaces.
+/// - `io_queues >= 1`, `mqes >= 1`, `1 <= mdts <= MAX_MDTS`, `timeout >= 1`,
+///   `1 <= vectors <= MAX_VECTORS`, `ns_count <= MAX_NAMESPACES`.
+/// - The first `ns_count` entries of `namespaces` are the namespaces 1 to `ns_count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    vendor_id: u16,
+    subsystem_vendor_id: u16,
+    serial: [u8; SERIAL_LEN],
+    model: [u8; MODEL_LEN],
+    firmware: [u8; FIRMWARE_LEN],
+    io_queues: u16,
+    mqes: u16,
+    mdts: u8,
+    timeout: u8,
+    vectors: u16,
+    namespaces: [Namespace; MAX_NAMESPACES],
+    ns_count: u8,
+}
+
+/// `s` as a space-padded ASCII field of `N` bytes, if it is 1 to `N` printable characters.
+fn ascii<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.is_empty() || s.len() > N || !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
+    let mut out = [b' '; N];
+    out.iter_mut().zip(s.bytes()).for_each(|(d, b)| *d = b);
+    Some(out)
+}
+
+impl Params {
+    /// Checks `c` and returns the parameters it describes, or the first invalid field.
+    pub fn new(c: &Config<'_>) -> Result<Params, ParamError> {
+        let serial = ascii(c.serial).ok_or(ParamError::Serial)?;
+        let model = ascii(c.model).ok_or(ParamError::Model)?;
+        let firmware = ascii(c.firmware).ok_or(ParamError::Firmware)?;
+        if c.io_queues == 0 {
+            return Err(ParamError::IoQueues);
+        }
+        if c.mqes == 0 {
+            return Err(ParamError::Mqes);
+        }
+        if !(1..=MAX_MDTS).contains(&c.mdts) {
+            return Err(ParamError::Mdts);
+        }
+        if c.timeout == 0 {
+            return Err(ParamError::Timeout);
+        }
+        if !(1..=MAX_VECTORS).contains(&c.vectors) {
+            return Err(ParamError::Vectors);
+        }
+        if c.namespaces.len() > MAX_NAMESPACES {
+            return Err(ParamError::Namespaces);
+        }
+        let mut namespaces = [Namespace::NONE; MAX_NAMESPACES];
+        for (i, (n, slot)) in c.namespaces.iter().zip(namespaces.iter_mut()).enumerate() {
+            let lba_shift = match n.lba_size {
+                512 => 9,
+                4096 => 12,
+                _ => return Err(ParamError::LbaSize(i)),
+            };
+            if n.blocks == 0 || n.blocks.leading_zeros() < u32::from(lba_shift) {
+                return Err(ParamError::Blocks(i));
+            }
+            *slot = Namespace {
+                lba_shift,
+                blocks: n.blocks,
+            };
+        }
+        // INVARIANT: every field checked above; at most MAX_NAMESPACES (16) namespaces.
+        Ok(Params {
+            vendor_id: c.vendor_id,
+            subsystem_vendor_id: c.subsystem_vendor_id,
+            serial,
+            model,
+            firmware,
+            io_queues: c.io_queues,
+            mqes: c.mqes,
+            mdts: c.mdts,
+            timeout: c.timeout,
+            vectors: c.vectors,
+            namespaces,
+            ns_count: c.namespaces.len() as u8,
+        })
+    }
+
+    /// PCI Vendor ID.
+    pub fn vendor_id(&self) -> u16 {
+        self.vendor_id
+    }
+
+    /// PCI Subsystem Vendor ID.
+    pub fn subsystem_vendor_id(&self) -> u16 {
+        self.subsystem_vendor_id
+    }
+
+    /// Serial number, space padded.
+    pub fn serial(&self) -> &[u8; SERIAL_LEN] {
+        &self.serial
+    }
+
+    /// Model number, space padded.
+    pub fn model(&self) -> &[u8; MODEL_LEN] {
+        &self.model
+    }
+
+    /// Firmware revision, space padded.
+    pub fn firmware(&self) -> &[u8; FIRMWARE_LEN] {
+        &self.firmware
+    }
+
+    /// Number of I/O queue pairs the controller can allocate.
+    pub fn io_queues(&self) -> u16 {
+        self.io_queues
+    }
+
+    /// CAP.MQES (0-based).
+    pub fn mqes(&self) -> u16 {
+        self.mqes
+    }
+
+    /// MDTS (power of two of 4 KiB pages).
+    pub fn mdts(&self) -> u8 {
+        self.mdts
+    }
+
+    /// Maximum data transfer size in bytes.
+    pub fn max_transfer(&self) -> u64 {
+        4096 << self.mdts.min(MAX_MDTS)
+    }
+
+    /// CAP.TO (500 ms units).
+    pub fn timeout(&self) -> u8 {
+        self.timeout
+    }
+
+    /// Number of interrupt vectors.
+    pub fn vectors(&self) -> u16 {
+        self.vectors
+    }
+
+    /// Number of namespaces (Identify Controller NN).
+    pub fn namespace_count(&self) -> u32 {
+        u32::from(self.ns_count)
+    }
+
+    /// Namespace `nsid`, if it exists (`1..=namespace_count()`).
+    pub fn namespace(&self, nsid: u32) -> Option<&Namespace> {
+        if nsid == 0 || nsid > self.namespace_count() {
+            return None;
+        }
+        self.namespaces.get(usize::try_from(nsid - 1).ok()?)
+    }
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Completion status field values.
+
+/// The Status Field of a completion queue entry: DW3 bits 31:17, stored here shifted down to
+/// bits 14:0 (bits 7:0 Status Code, 10:8 Status Code Type, 12:11 Command Retry Delay,
+/// 13 More, 14 Do Not Retry).
+///
+/// The constants carry no DNR bit; [`Status::finish`] adds it when a command completes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Status(u16);
+
+/// Status Code Type: generic command status.
+pub const SCT_GENERIC: u8 = 0;
+/// Status Code Type: command specific status.
+pub const SCT_COMMAND: u8 = 1;
+/// Status Code Type: media and data integrity errors.
+pub const SCT_MEDIA: u8 = 2;
+
+const DNR: u16 = 1 << 14;
+const MORE: u16 = 1 << 13;
+
+impl Status {
+    /// Successful completion.
+    pub const SUCCESS: Status = Status::new(SCT_GENERIC, 0x00);
+    /// Invalid Command Opcode.
+    pub const INVALID_OPCODE: Status = Status::new(SCT_GENERIC, 0x01);
+    /// Invalid Field in Command.
+    pub const INVALID_FIELD: Status = Status::new(SCT_GENERIC, 0x02);
+    /// Data Transfer Error.
+    pub const DATA_TRANSFER_ERROR: Status = Status::new(SCT_GENERIC, 0x04);
+    /// Internal Error.
+    pub const INTERNAL_ERROR: Status = Status::new(SCT_GENERIC, 0x06);
+    /// Invalid Namespace or Format.
+    pub const INVALID_NAMESPACE: Status = Status::new(SCT_GENERIC, 0x0b);
+    /// Command Sequence Error.
+    pub const COMMAND_SEQUENCE_ERROR: Status = Status::new(SCT_GENERIC, 0x0c);
+    /// Invalid PRP Offset.
+    pub const INVALID_PRP_OFFSET: Status = Status::new(SCT_GENERIC, 0x13);
+    /// LBA Out of Range.
+    pub const LBA_OUT_OF_RANGE: Status = Status::new(SCT_GENERIC, 0x80);
+    /// Completion Queue Invalid (Create I/O Submission Queue).
+    pub const COMPLETION_QUEUE_INVALID: Status = Status::new(SCT_COMMAND, 0x00);
+    /// Invalid Queue Identifier.
+    pub const INVALID_QUEUE_ID: Status = Status::new(SCT_COMMAND, 0x01);
+    /// Invalid Queue Size.
+    pub const INVALID_QUEUE_SIZE: Status = Status::new(SCT_COMMAND, 0x02);
+    /// Asynchronous Event Request Limit Exceeded.
+    pub const AER_LIMIT_EXCEEDED: Status = Status::new(SCT_COMMAND, 0x05);
+    /// Invalid Interrupt Vector.
+    pub const INVALID_INTERRUPT_VECTOR: Status = Status::new(SCT_COMMAND, 0x08);
+    /// Invalid Log Page.
+    pub const INVALID_LOG_PAGE: Status = Status::new(SCT_COMMAND, 0x09);
+    /// Invalid Queue Deletion (Delete I/O Completion Queue with submission queues attached).
+    pub const INVALID_QUEUE_DELETION: Status = Status::new(SCT_COMMAND, 0x0c);
+    /// Feature Identifier Not Saveable.
+    pub const FEATURE_NOT_SAVEABLE: Status = Status::new(SCT_COMMAND, 0x0d);
+    /// Write Fault.
+    pub const WRITE_FAULT: Status = Status::new(SCT_MEDIA, 0x80);
+    /// Unrecovered Read Error.
+    pub const UNRECOVERED_READ_ERROR: Status = Status::new(SCT_MEDIA, 0x81);
+    /// Compare Failure.
+    pub const COMPARE_FAILURE: Status = Status::new(SCT_MEDIA, 0x85);
+
+    /// The status with Status Code Type `sct` (3 bits) and Status Code `sc`.
+    pub const fn new(sct: u8, sc: u8) -> Status {
+        Status(((sct as u16) & 7) << 8 | sc as u16)
+    }
+
+    /// The status from the 15-bit Status Field value (bit 15 is dropped).
+    pub const fn from_raw(raw: u16) -> Status {
+        Status(raw & 0x7fff)
+    }
+
+    /// The 15-bit Status Field value.
+    pub const fn raw(self) -> u16 {
+        self.0
+    }
+
+    /// Status Code.
+    pub const fn sc(self) -> u8 {
+        self.0 as u8
+    }
+
+    /// Status Code Type.
+    pub const fn sct(self) -> u8 {
+        (self.0 >> 8) as u8 & 7
+    }
+
+    /// `(SCT, SC)`: the status without its DNR, More and CRD bits.
+    pub const fn code(self) -> (u8, u8) {
+        (self.sct(), self.sc())
+    }
+
+    /// Whether Do Not Retry is set.
+    pub const fn dnr(self) -> bool {
+        self.0 & DNR != 0
+    }
+
+    /// Whether More (more status in the Error Information log) is set.
+    pub const fn more(self) -> bool {
+        self.0 & MORE != 0
+    }
+
+    /// Whether this is a successful completion.
+    pub const fn is_success(self) -> bool {
+        self.sct() == SCT_GENERIC && self.sc() == 0
+    }
+
+    /// The status as the controller posts it: errors that would fail the same way again get
+    /// Do Not Retry; transfer and media errors, which a retry may not hit, do not.
+    pub const fn finish(self) -> Status {
+        let transient = matches!(
+            self.code(),
+            (SCT_GENERIC, 0x00)
+                | (SCT_GENERIC, 0x04)
+                | (SCT_GENERIC, 0x06)
+                | (SCT_MEDIA, 0x80)
+                | (SCT_MEDIA, 0x81)
+        );
+        if transient {
+            self
+        } else {
+            Status(self.0 | DNR)
+        }
+    }
+}
+
+impl core::fmt::Debug for Status {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Status")
+            .field("sct", &self.sct())
+            .field("sc", &format_args!("{:#04x}", self.sc()))
+            .field("dnr", &self.dnr())
+            .finish()
+    }
+}
