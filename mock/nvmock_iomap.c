@@ -637,6 +637,23 @@ void nvmock_iomap_unregister(struct nvmock_iomap_ops *ops)
 }
 EXPORT_SYMBOL_GPL(nvmock_iomap_unregister);
 
+/**
+ * nvmock_iomap_span - the resource of an owner's span
+ * @ops: an owner nvmock_iomap_register() accepted
+ *
+ * The span is a child of the nvmock window in iomem_resource, neither busy nor requested:
+ * an owner hands it to a PCI host bridge as its memory window, and the PCI core allocates
+ * the bridge's BARs inside it. Valid until nvmock_iomap_unregister(@ops), which must come
+ * after every child is gone.
+ */
+struct resource *nvmock_iomap_span(struct nvmock_iomap_ops *ops)
+{
+	struct nvmock_owner *o = ops->shim;
+
+	return &o->span;
+}
+EXPORT_SYMBOL_GPL(nvmock_iomap_span);
+
 static int __init nvmock_iomap_init(void)
 {
 	int i, rc = -EBUSY;

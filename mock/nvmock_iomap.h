@@ -51,5 +51,6 @@ struct nvmock_iomap_ops {
 
 int nvmock_iomap_register(struct nvmock_iomap_ops *ops);
 void nvmock_iomap_unregister(struct nvmock_iomap_ops *ops);
+struct resource *nvmock_iomap_span(struct nvmock_iomap_ops *ops);
 
 #endif /* _NVMOCK_IOMAP_H */

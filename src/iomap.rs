@@ -10,7 +10,7 @@
 use crate::model::range::{Handle, Lookup, Phys, RangeError, Registry, Release, Removal};
 use core::ffi::{c_int, c_void};
 use kernel::ffi::c_char;
-use kernel::{alloc::KVVec, error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
+use kernel::{alloc::KVVec, bindings, error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
 
 /// Ranges one owner can hold.
 pub(crate) const RANGES: usize = 64;
@@ -40,6 +40,7 @@ struct Ops {
 extern "C" {
     fn nvmock_iomap_register(ops: *mut Ops) -> c_int;
     fn nvmock_iomap_unregister(ops: *mut Ops);
+    fn nvmock_iomap_span(ops: *mut Ops) -> *mut bindings::resource;
 }
 
 /// A range of test memory, as handed to the test that added it.
@@ -150,6 +151,13 @@ impl IoMock {
         // INVARIANT: registered; lookups before this point found an empty registry.
         this.state.lock().reg = Registry::new(base, span);
         Ok(this)
+    }
+
+    /// The owner's span as a resource in iomem_resource, for a PCI host bridge's window. Valid
+    /// while the owner lives.
+    pub(crate) fn span_resource(&self) -> *mut bindings::resource {
+        // SAFETY: registered (type invariant).
+        unsafe { nvmock_iomap_span(self.ops.get()) }
     }
 
     /// The owner's span: first fake physical address and length.

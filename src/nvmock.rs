@@ -13,6 +13,9 @@ pub(crate) mod model {
     #[path = "../model/pcicfg.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod pcicfg;
+    #[path = "../model/nvme/mod.rs"]
+    #[allow(dead_code, unreachable_pub, unused_imports)]
+    pub(crate) mod nvme;
     #[path = "../model/range.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod range;
@@ -21,6 +24,11 @@ pub(crate) mod model {
 mod iomap;
 mod iomap_test;
 mod model_test;
+mod nvme_dev;
+mod nvme_test;
+mod pci_host;
+mod raw_lock;
+mod soft_irq;
 #[cfg(CONFIG_X86)]
 mod phram_test;
 
@@ -30,12 +38,36 @@ module! {
     authors: ["nvmock developers"],
     description: "nvmock: test-owned memory behind wrapped ioremap/memremap/regions",
     license: "GPL",
+    params: {
+        nvme: u32 {
+            default: 0,
+            description: "Emulated NVMe controllers to create at load (default profile)",
+        },
+    },
 }
 
-struct NvMock;
+/// Most controllers `nvme=` may ask for.
+const MAX_NVME: u32 = 16;
+
+struct NvMock {
+    _nvme: KVec<nvme_dev::NvmeDev>,
+}
 
 impl kernel::Module for NvMock {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(NvMock)
+        let count = module_parameters::nvme.value();
+        if count > MAX_NVME {
+            pr_err!("nvme={}: at most {} controllers\n", count, MAX_NVME);
+            return Err(EINVAL);
+        }
+        let mut nvme = KVec::with_capacity(count as usize, GFP_KERNEL)?;
+        for id in 0..count {
+            let profile = nvme_dev::Profile {
+                id,
+                ..Default::default()
+            };
+            nvme.push(nvme_dev::NvmeDev::new(&profile)?, GFP_KERNEL)?;
+        }
+        Ok(NvMock { _nvme: nvme })
     }
 }

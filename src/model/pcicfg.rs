@@ -217,6 +217,39 @@ impl ConfigSpace {
         Ok(cs)
     }
 
+    /// [`ConfigSpace::new`], built directly in `slot` instead of on the stack (the kernel's
+    /// stacks are too small for a configuration space). Returns the initialised space.
+    pub fn init_in_place<'a>(
+        slot: &'a mut core::mem::MaybeUninit<Self>,
+        h: &Header,
+    ) -> Result<&'a mut Self, CfgError> {
+        let p = slot.as_mut_ptr();
+        // SAFETY: `p` is valid for writes of a `Self` (it comes from `slot`). Every field is
+        // written through `addr_of_mut!` without creating a reference to uninitialised
+        // memory; the byte arrays are zeroed and the slots written one by one, so the whole
+        // value is initialised before `assume_init_mut`.
+        let cs = unsafe {
+            core::ptr::addr_of_mut!((*p).data)
+                .cast::<u8>()
+                .write_bytes(0, CFG_SIZE);
+            core::ptr::addr_of_mut!((*p).wmask)
+                .cast::<u8>()
+                .write_bytes(0, CFG_SIZE);
+            core::ptr::addr_of_mut!((*p).rw1c)
+                .cast::<u8>()
+                .write_bytes(0, CFG_SIZE);
+            let slots = core::ptr::addr_of_mut!((*p).slots).cast::<Slot>();
+            for i in 0..BAR_COUNT {
+                slots.add(i).write(Slot::Bar(Bar::Unused));
+            }
+            core::ptr::addr_of_mut!((*p).cap_end).write(PCI_STD_HEADER_SIZEOF);
+            core::ptr::addr_of_mut!((*p).cap_last).write(0);
+            slot.assume_init_mut()
+        };
+        cs.reset(h)?;
+        Ok(cs)
+    }
+
     /// Reinitialises `self` in place exactly as [`ConfigSpace::new`] would, without building a
     /// second copy on the stack. On error `self` is left unchanged.
     pub fn reset(&mut self, h: &Header) -> Result<(), CfgError> {

@@ -9,6 +9,8 @@ use super::queue::{fits, Cq, Cqe, Deferred, Sq, Sqe, CQE_SIZE, SQE_SIZE};
 use super::regs::{self, Cc};
 use super::status::Status;
 use super::{Backing, HostMemory, InterruptSink, Timing, ZeroLatency};
+use core::mem::MaybeUninit;
+use core::ptr::addr_of_mut;
 
 /// Size of the controller's data buffer (bounce buffer for I/O, Identify and log pages).
 pub const BUF_SIZE: usize = 4096;
@@ -162,6 +164,45 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             rr: 0,
             buf: [0; BUF_SIZE],
         })
+    }
+
+    /// [`Controller::new`], built directly in `slot` rather than on the stack and moved: the
+    /// kernel's stacks are too small for a controller. Returns the initialised controller.
+    pub fn init_in_place(
+        slot: &mut MaybeUninit<Self>,
+        params: Params,
+    ) -> Result<&mut Self, ParamError> {
+        if QUEUES > 1 << 16 || usize::from(params.io_queues()) >= QUEUES {
+            return Err(ParamError::IoQueues);
+        }
+        let p = slot.as_mut_ptr();
+        // SAFETY: `p` is valid for writes of a `Self` (it comes from `slot`). Every field is
+        // written once through `addr_of_mut!` (no reference to uninitialised memory is made,
+        // nothing is read or dropped), the arrays element by element, before `slot` is
+        // declared initialised. INVARIANT: as in `new`.
+        unsafe {
+            addr_of_mut!((*p).params).write(params);
+            addr_of_mut!((*p).state).write(State::Disabled);
+            addr_of_mut!((*p).enable_error).write(None);
+            addr_of_mut!((*p).cc).write(0);
+            addr_of_mut!((*p).aqa).write(0);
+            addr_of_mut!((*p).asq).write(0);
+            addr_of_mut!((*p).acq).write(0);
+            addr_of_mut!((*p).intms).write(0);
+            addr_of_mut!((*p).held_irqs).write(0);
+            let sqs = addr_of_mut!((*p).sqs).cast::<Sq>();
+            let cqs = addr_of_mut!((*p).cqs).cast::<Cq>();
+            for i in 0..QUEUES {
+                sqs.add(i).write(Sq::NONE);
+                cqs.add(i).write(Cq::NONE);
+            }
+            addr_of_mut!((*p).features).write(Features::new(&params));
+            addr_of_mut!((*p).events).write(Events::NEW);
+            addr_of_mut!((*p).logs).write(Logs::NEW);
+            addr_of_mut!((*p).rr).write(0);
+            addr_of_mut!((*p).buf).cast::<u8>().write_bytes(0, BUF_SIZE);
+            Ok(slot.assume_init_mut())
+        }
     }
 
     /// The parameters.

@@ -62,6 +62,7 @@
 
 mod admin;
 mod ctrl;
+pub mod function;
 mod identify;
 mod io;
 mod logs;
@@ -69,6 +70,7 @@ mod params;
 mod prp;
 mod queue;
 pub mod regs;
+mod shadow;
 mod status;
 
 pub use admin::opcode as admin_opcode;
@@ -80,6 +82,7 @@ pub use params::{Config, Namespace, NamespaceConfig, ParamError, Params, MAX_MDT
 pub use params::{MAX_NAMESPACES, MAX_VECTORS};
 pub use prp::{Prp, Segment};
 pub use queue::{Cqe, Sqe, CQE_SIZE, SQE_SIZE};
+pub use shadow::{Bar, Pulled, Shadow};
 pub use status::{Status, SCT_COMMAND, SCT_GENERIC, SCT_MEDIA};
 
 /// A failed access to host memory.

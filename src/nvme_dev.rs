@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An emulated NVMe controller that the real (relinked) nvme driver binds to.
+//!
+//! The pieces, from the driver's side:
+//!
+//! - enumeration: a root bus of its own ([`PciHost`]) with one function whose configuration
+//!   space is the pure model (`model::nvme::function`);
+//! - BAR0: the PCI core assigns it inside this device's span of nvmock's window, where a
+//!   buffer is registered with the shim ([`IoMock`]), so the driver's `ioremap()` of BAR0
+//!   returns that buffer;
+//! - registers and doorbells: the driver writes the buffer; a poller thread feeds the changes
+//!   to the pure controller model (`model::nvme::Shadow`), runs it, and publishes CAP/VS/CSTS;
+//! - DMA: queues, PRP lists and data are reached through the direct map
+//!   (`nvmock_dma_to_virt()`, mock/nvmock_dma.c);
+//! - interrupts: INTx on a software line ([`SoftIrq`]), raised after the model posts
+//!   completions unless the driver set Interrupt Disable in the Command register.
+//!
+//! The poller does not spin when idle: after a pass with nothing to do it sleeps, doubling the
+//! sleep from 1 us up to [`IDLE_SLEEP_MAX_US`]; any work resets it.
+
+use crate::iomap::{IoMock, Region};
+use crate::model::nvme::{
+    function, Backing, BackingError, Bar, Config, Controller, HostMemory, InterruptSink, MemError,
+    NamespaceConfig, Params, Shadow,
+};
+use crate::model::pcicfg::ConfigSpace;
+use crate::pci_host::{pdev_bar, PciHost};
+use crate::soft_irq::SoftIrq;
+use core::ffi::{c_int, c_void};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::alloc::KVVec;
+use kernel::bindings;
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+use kernel::time::{delay::fsleep, Delta};
+
+/// Queue pairs the model has room for: the admin pair and 16 I/O pairs.
+pub(crate) const QUEUES: usize = 17;
+type Ctrl = Controller<QUEUES>;
+
+/// Longest sleep of an idle poller: bounds the latency of the first command after a pause.
+pub(crate) const IDLE_SLEEP_MAX_US: i64 = 2000;
+/// Work units (commands, completions) per model pass before the lock is dropped.
+const BUDGET: u32 = 64;
+/// The PCI device ID of nvmock's controllers (any ID binds: the driver matches the class).
+const DEVICE_ID: u16 = 0x00f0;
+
+extern "C" {
+    /// `dev` is a `struct device *` (mock/nvmock_dma.c).
+    fn nvmock_dma_to_virt(dev: *mut c_void, addr: u64, len: usize) -> *mut c_void;
+}
+
+/// What a controller looks like: the parameters of one instance, kept apart from its state.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Profile {
+    /// Instance number: names the poller thread and the serial number.
+    pub(crate) id: u32,
+    /// Namespace 1's logical block size (512 or 4096).
+    pub(crate) lba_size: u32,
+    /// Namespace 1's size in MiB.
+    pub(crate) ns_mib: u32,
+    /// I/O queue pairs.
+    pub(crate) io_queues: u16,
+    /// Maximum Data Transfer Size, as a power of two of 4 KiB pages.
+    pub(crate) mdts: u8,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            id: 0,
+            lba_size: 512,
+            ns_mib: 64,
+            io_queues: 16,
+            mdts: 5,
+        }
+    }
+}
+
+/// A serial number from an instance number, "NVMOCK" and eight digits.
+struct Serial([u8; 14]);
+
+impl Serial {
+    fn new(id: u32) -> Self {
+        let mut s = *b"NVMOCK00000000";
+        let mut n = id;
+        for b in s[6..].iter_mut().rev() {
+            *b = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        Serial(s)
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or("NVMOCK")
+    }
+}
+
+impl Profile {
+    /// Validates the profile into model parameters.
+    fn params(&self) -> Result<Params> {
+        let bytes = u64::from(self.ns_mib) << 20;
+        if self.ns_mib == 0 || self.lba_size == 0 {
+            pr_err!(
+                "nvme profile {}: namespace size and block size must be non-zero\n",
+                self.id
+            );
+            return Err(EINVAL);
+        }
+        let ns = [NamespaceConfig {
+            lba_size: self.lba_size,
+            blocks: bytes / u64::from(self.lba_size),
+        }];
+        let serial = Serial::new(self.id);
+        let c = Config {
+            vendor_id: 0x1b36,
+            subsystem_vendor_id: 0x1b36,
+            serial: serial.as_str(),
+            model: "nvmock emulated NVMe controller",
+            firmware: "nvmock1",
+            io_queues: self.io_queues,
+            mqes: 1023,
+            mdts: self.mdts,
+            timeout: 20,
+            vectors: 1,
+            namespaces: &ns,
+        };
+        Params::new(&c).map_err(|e| {
+            pr_err!("nvme profile {}: invalid parameter: {:?}\n", self.id, e);
+            EINVAL
+        })
+    }
+}
+
+/// BAR0: the buffer the driver's `ioremap()` returned, accessed like device registers.
+///
+/// # Invariants
+///
+/// `ptr` points to `len` bytes, 4-byte aligned, valid while the owning [`IoMock`] region is
+/// registered or mapped.
+struct BarMem {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Bar for BarMem {
+    fn read32(&self, offset: u64) -> u32 {
+        match usize::try_from(offset) {
+            Ok(o) if o % 4 == 0 && o + 4 <= self.len => {
+                // SAFETY: in bounds and aligned (type invariant); the driver writes it
+                // concurrently, hence volatile, as the kernel's readl() does.
+                unsafe { self.ptr.add(o).cast::<u32>().read_volatile() }
+            }
+            _ => 0,
+        }
+    }
+
+    fn write32(&self, offset: u64, value: u32) {
+        if let Ok(o) = usize::try_from(offset) {
+            if o % 4 == 0 && o + 4 <= self.len {
+                // SAFETY: as in `read32`.
+                unsafe { self.ptr.add(o).cast::<u32>().write_volatile(value) }
+            }
+        }
+    }
+}
+
+/// Host memory as the device reaches it by DMA.
+struct Dma(*mut bindings::device);
+
+impl Dma {
+    fn ptr(&self, addr: u64, len: usize) -> Result<*mut u8, MemError> {
+        // SAFETY: `self.0` is the live device (the engine holds a reference to it).
+        let p = unsafe { nvmock_dma_to_virt(self.0.cast(), addr, len) };
+        if p.is_null() {
+            Err(MemError::Unmapped)
+        } else {
+            Ok(p.cast())
+        }
+    }
+}
+
+impl HostMemory for Dma {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let p = self.ptr(addr, buf.len())?;
+        // SAFETY: `p` is `buf.len()` bytes of RAM the driver mapped for the device.
+        unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) };
+        Ok(())
+    }
+
+    fn write(&mut self, addr: u64, buf: &[u8]) -> Result<(), MemError> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let p = self.ptr(addr, buf.len())?;
+        // SAFETY: as in `read`.
+        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), p, buf.len()) };
+        Ok(())
+    }
+}
+
+/// Namespace contents in vmalloc'ed memory, one buffer per namespace (NSID 1 first).
+struct Store(KVec<KVVec<u8>>);
+
+impl Store {
+    fn range(&mut self, nsid: u32, offset: u64, len: u64) -> Result<&mut [u8], BackingError> {
+        let ns = self
+            .0
+            .get_mut((nsid as usize).wrapping_sub(1))
+            .ok_or(BackingError::Io)?;
+        let start = usize::try_from(offset).map_err(|_| BackingError::Io)?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| start.checked_add(l))
+            .ok_or(BackingError::Io)?;
+        ns.get_mut(start..end).ok_or(BackingError::Io)
+    }
+}
+
+impl Backing for Store {
+    fn read(&mut self, nsid: u32, offset: u64, buf: &mut [u8]) -> Result<(), BackingError> {
+        buf.copy_from_slice(self.range(nsid, offset, buf.len() as u64)?);
+        Ok(())
+    }
+
+    fn write(&mut self, nsid: u32, offset: u64, buf: &[u8]) -> Result<(), BackingError> {
+        self.range(nsid, offset, buf.len() as u64)?
+            .copy_from_slice(buf);
+        Ok(())
+    }
+
+    fn zero(&mut self, nsid: u32, offset: u64, len: u64) -> Result<(), BackingError> {
+        self.range(nsid, offset, len)?.fill(0);
+        Ok(())
+    }
+}
+
+/// Whether a model pass raised an interrupt (INTx: all vectors are the one line).
+struct Raised(bool);
+
+impl InterruptSink for Raised {
+    fn raise(&mut self, _vector: u16) {
+        self.0 = true;
+    }
+}
+
+/// What the poller mutates.
+struct Engine {
+    ctrl: KBox<Ctrl>,
+    shadow: Shadow<QUEUES>,
+    store: Store,
+}
+
+/// Counters, for tests and diagnostics.
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// Model passes that found work.
+    pub(crate) busy_passes: AtomicU64,
+    /// Commands fetched.
+    pub(crate) commands: AtomicU64,
+    /// Interrupts raised.
+    pub(crate) interrupts: AtomicU64,
+}
+
+/// The state the poller thread shares with the device's owner.
+///
+/// # Invariants
+///
+/// `dev` is function 00.0's device, with a reference held from creation until `drop`.
+#[pin_data(PinnedDrop)]
+struct Shared {
+    #[pin]
+    engine: Mutex<Engine>,
+    bar: BarMem,
+    dev: *mut bindings::pci_dev,
+    bus: kernel::sync::Arc<crate::pci_host::BusData>,
+    irq: SoftIrq,
+    stats: Stats,
+    region: Region,
+    iomock: Pin<KBox<IoMock>>,
+}
+
+// SAFETY: the raw pointers are to objects usable from any thread (a PCI device, the BAR
+// buffer the engine mutex serialises).
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+#[pinned_drop]
+impl PinnedDrop for Shared {
+    fn drop(self: Pin<&mut Self>) {
+        if let Err(e) = self.iomock.remove(&self.region) {
+            pr_err!("nvme: removing BAR0 failed: {:?}\n", e);
+        }
+        // SAFETY: the reference taken in `NvmeDev::new` (type invariant).
+        unsafe { bindings::pci_dev_put(self.dev) };
+    }
+}
+
+impl Shared {
+    /// One pass: pull the driver's register writes, run the model, publish, interrupt.
+    /// Returns whether there was anything to do.
+    fn poll(&self) -> bool {
+        let (busy, fetched, raised) = {
+            let mut guard = self.engine.lock();
+            let Engine {
+                ctrl,
+                shadow,
+                store,
+            } = &mut *guard;
+            let pulled = shadow.pull(&self.bar, ctrl);
+            let (mut p, mut raised) = (Default::default(), Raised(false));
+            if ctrl.has_work(0) {
+                // SAFETY: `dev` is live (type invariant).
+                let mut dma = Dma(unsafe { &mut (*self.dev).dev });
+                p = ctrl.process(&mut dma, store, &mut raised, BUDGET);
+            }
+            shadow.push(&self.bar, ctrl);
+            let p: crate::model::nvme::Progress = p;
+            (
+                pulled.any() || p.fetched != 0 || p.completed != 0 || p.more,
+                p.fetched,
+                raised.0,
+            )
+        };
+        if busy {
+            self.stats.busy_passes.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .commands
+                .fetch_add(u64::from(fetched), Ordering::Relaxed);
+        }
+        // INTx is asserted unless the driver disabled it in the Command register.
+        if raised && self.bus.command() & crate::model::pcicfg::PCI_COMMAND_INTX_DISABLE == 0 {
+            self.stats.interrupts.fetch_add(1, Ordering::Relaxed);
+            self.irq.raise();
+        }
+        busy
+    }
+}
+
+/// The poller thread.
+///
+/// # Safety
+///
+/// `data` is a `Shared` that outlives the thread (`NvmeDev::drop` stops it first).
+unsafe extern "C" fn poller(data: *mut c_void) -> c_int {
+    // SAFETY: per the function's safety requirements.
+    let shared = unsafe { &*data.cast::<Shared>() };
+    let mut sleep_us: i64 = 0;
+    // SAFETY: called from a kthread.
+    while !unsafe { bindings::kthread_should_stop() } {
+        if shared.poll() {
+            sleep_us = 0;
+            // SAFETY: process context, no locks held.
+            unsafe { bindings::__cond_resched() };
+            continue;
+        }
+        sleep_us = (sleep_us * 2).clamp(1, IDLE_SLEEP_MAX_US);
+        fsleep(Delta::from_micros(sleep_us));
+    }
+    0
+}
+
+/// An emulated NVMe controller on its own PCI bus, with a driver bound to it once the
+/// (relinked) nvme module is loaded.
+///
+/// # Invariants
+///
+/// `thread` runs [`poller`] on `shared` until `drop` stops it; `host` is `Some` until `drop`.
+pub(crate) struct NvmeDev {
+    host: Option<PciHost>,
+    thread: *mut bindings::task_struct,
+    shared: Pin<KBox<Shared>>,
+}
+
+// SAFETY: the thread pointer is only used to stop the thread.
+unsafe impl Send for NvmeDev {}
+// SAFETY: `&NvmeDev` only reads.
+unsafe impl Sync for NvmeDev {}
+
+impl NvmeDev {
+    /// Creates a controller as `profile` describes it and adds it to the PCI core.
+    pub(crate) fn new(profile: &Profile) -> Result<Self> {
+        let params = profile.params()?;
+        let bar_size = Ctrl::bar_size();
+        let iomock = IoMock::new(c_str!("nvmock nvme"), bar_size)?;
+
+        let mut cfg = KBox::<ConfigSpace>::new_uninit(GFP_KERNEL)?;
+        ConfigSpace::init_in_place(&mut cfg, &function::header(&params, DEVICE_ID))
+            .and_then(|cs| function::setup(cs, bar_size))
+            .map_err(|_| EINVAL)?;
+        // SAFETY: initialised by `init_in_place`.
+        let cfg = unsafe { cfg.assume_init() };
+
+        let mut ctrl = KBox::<Ctrl>::new_uninit(GFP_KERNEL)?;
+        Ctrl::init_in_place(&mut ctrl, params).map_err(|_| EINVAL)?;
+        // SAFETY: initialised by `init_in_place`.
+        let ctrl = unsafe { ctrl.assume_init() };
+
+        let mut namespaces = KVec::new();
+        for nsid in 1..=params.namespace_count() {
+            let bytes = params.namespace(nsid).map(|n| n.bytes()).ok_or(EINVAL)?;
+            let len = usize::try_from(bytes).map_err(|_| EINVAL)?;
+            namespaces.push(KVVec::from_elem(0u8, len, GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+
+        let irq = SoftIrq::new()?;
+        let mut shadow = Shadow::new();
+        let mut region = None;
+        let host = PciHost::new(cfg, iomock.span_resource(), irq.irq(), |pdev| {
+            let (start, len) = pdev_bar(pdev, 0).ok_or(ENXIO)?;
+            if len != bar_size {
+                return Err(EINVAL);
+            }
+            let r = iomock.add_at(start, len as usize, 0)?;
+            // INVARIANT: the buffer is `len` bytes, page aligned (vmalloc or kmalloc of a
+            // power of two).
+            let bar = BarMem {
+                ptr: r.host,
+                len: r.len,
+            };
+            // The driver's first reads must see CAP, VS and CSTS.
+            shadow.reset(&bar, len, &ctrl);
+            region = Some(r);
+            Ok(())
+        })?;
+        let region = region.ok_or(ENXIO)?;
+        let pdev = host.pdev();
+        let bus = host.bus_data();
+        // SAFETY: `pdev` is live (the host holds a reference); this one is `Shared`'s.
+        unsafe { bindings::pci_dev_get(pdev) };
+        let shared = KBox::pin_init(
+            pin_init!(Shared {
+                engine <- kernel::new_mutex!(Engine {
+                    ctrl,
+                    shadow,
+                    store: Store(namespaces),
+                }),
+                bar: BarMem {
+                    ptr: region.host,
+                    len: region.len,
+                },
+                dev: pdev,
+                bus,
+                irq,
+                stats: Stats::default(),
+                region,
+                iomock,
+            }),
+            GFP_KERNEL,
+        );
+        let shared = match shared {
+            Ok(s) => s,
+            Err(e) => {
+                // SAFETY: the reference taken above; the initialiser did not keep it.
+                unsafe { bindings::pci_dev_put(pdev) };
+                return Err(e);
+            }
+        };
+        // SAFETY: `shared` is pinned and outlives the thread (see `drop`). The name format
+        // takes one unsigned argument.
+        let thread = unsafe {
+            bindings::kthread_create_on_node(
+                Some(poller),
+                (&*shared as *const Shared).cast_mut().cast(),
+                bindings::NUMA_NO_NODE,
+                c_str!("nvmock-nvme%u").as_char_ptr(),
+                profile.id,
+            )
+        };
+        let thread = kernel::error::from_err_ptr(thread)?;
+        // SAFETY: a new kthread, not yet woken.
+        unsafe { bindings::wake_up_process(thread) };
+        Ok(NvmeDev {
+            host: Some(host),
+            thread,
+            shared,
+        })
+    }
+
+    /// The PCI function.
+    pub(crate) fn pdev(&self) -> *mut bindings::pci_dev {
+        self.shared.dev
+    }
+
+    /// Runs `f` on the controller model, with the poller held off.
+    pub(crate) fn with_ctrl<R>(&self, f: impl FnOnce(&Ctrl) -> R) -> R {
+        f(&self.shared.engine.lock().ctrl)
+    }
+
+    /// Reads `len` bytes of namespace `nsid` at `offset` (what the medium holds).
+    pub(crate) fn read_medium(&self, nsid: u32, offset: u64, buf: &mut [u8]) -> Result {
+        let mut e = self.shared.engine.lock();
+        e.store.read(nsid, offset, buf).map_err(|_| EINVAL)
+    }
+
+    /// Counters.
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// Surprise-removes the function: configuration reads return all ones from now on.
+    pub(crate) fn surprise_remove(&self) {
+        if let Some(h) = &self.host {
+            h.surprise_remove();
+        }
+    }
+}
+
+impl Drop for NvmeDev {
+    fn drop(&mut self) {
+        // Unbind the driver and remove the bus first: the driver shuts the controller down
+        // through the poller, which must still run.
+        drop(self.host.take());
+        // SAFETY: the thread was started in `new` and only exits when stopped (invariant).
+        unsafe { bindings::kthread_stop(self.thread) };
+    }
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit: emulated NVMe controllers under the real (relinked) nvme driver.
+//!
+//! The runner loads nvme-core and nvme before nvmock, so the driver binds to every controller
+//! a test creates; its probe is asynchronous, so the tests wait for the controller to reach a
+//! state (bounded, [`WAIT_MS`]) rather than assume it.
+
+/// How long a test waits for the driver to act before failing.
+const WAIT_MS: u32 = 20_000;
+
+#[kernel::macros::kunit_tests(nvmock_nvme)]
+mod tests {
+    use super::WAIT_MS;
+    use crate::model::nvme::State;
+    use crate::model::pcicfg::{PCI_CLASS_REVISION, PCI_VENDOR_ID};
+    use crate::nvme_dev::{NvmeDev, Profile};
+    use crate::pci_host::pdev_bar;
+    use core::sync::atomic::Ordering;
+    use kernel::bindings;
+    use kernel::prelude::*;
+    use kernel::time::{delay::fsleep, Delta};
+
+    fn cfg_read(dev: &NvmeDev, off: u16) -> u32 {
+        let mut v = 0u32;
+        // SAFETY: `pdev` is live while `dev` is.
+        unsafe { bindings::pci_read_config_dword(dev.pdev(), off.into(), &mut v) };
+        v
+    }
+
+    /// Waits until `cond` holds on the model, or `WAIT_MS`; returns whether it held.
+    fn wait_for(dev: &NvmeDev, cond: impl Fn(&crate::nvme_dev::NvmeDev) -> bool) -> bool {
+        for _ in 0..WAIT_MS / 10 {
+            if cond(dev) {
+                return true;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        cond(dev)
+    }
+
+    fn io_queue_live(dev: &NvmeDev) -> bool {
+        dev.with_ctrl(|c| c.state() == State::Ready && c.sq_info(1).is_some())
+    }
+
+    fn driver_name(dev: &NvmeDev) -> Option<&'static CStr> {
+        // SAFETY: `pdev` is live; a bound driver's name is static.
+        unsafe {
+            let drv = (*dev.pdev()).driver;
+            if drv.is_null() {
+                None
+            } else {
+                Some(CStr::from_char_ptr((*drv).name))
+            }
+        }
+    }
+
+    #[test]
+    fn enumerates_as_an_nvme_controller() -> Result {
+        let dev = NvmeDev::new(&Profile {
+            id: 1000,
+            ..Default::default()
+        })?;
+        assert_eq!(cfg_read(&dev, PCI_VENDOR_ID) & 0xffff, 0x1b36);
+        assert_eq!(cfg_read(&dev, PCI_CLASS_REVISION) >> 8, 0x010802);
+        let (start, len) = pdev_bar(dev.pdev(), 0).expect("BAR0 is assigned");
+        assert!(len >= 0x4000);
+        // BAR0 is naturally aligned.
+        assert_eq!(start % len, 0);
+        // SAFETY: `pdev` is live.
+        assert_ne!(unsafe { (*dev.pdev()).irq }, 0, "INTx is routed");
+        Ok(())
+    }
+
+    #[test]
+    fn driver_binds_and_creates_io_queues() -> Result {
+        let dev = NvmeDev::new(&Profile {
+            id: 1001,
+            ..Default::default()
+        })?;
+        // The driver enabled the controller and created an I/O queue.
+        assert!(wait_for(&dev, io_queue_live));
+        assert_eq!(driver_name(&dev).map(|n| n.to_bytes()), Some(&b"nvme"[..]));
+        // Identify, features, queue creation.
+        assert!(dev.stats().commands.load(Ordering::Relaxed) >= 4);
+        // Completions were signalled.
+        assert!(dev.stats().interrupts.load(Ordering::Relaxed) > 0);
+        Ok(())
+    }
+
+    #[test]
+    fn several_controllers_at_once() -> Result {
+        let a = NvmeDev::new(&Profile {
+            id: 100,
+            ..Default::default()
+        })?;
+        let b = NvmeDev::new(&Profile {
+            id: 101,
+            lba_size: 4096,
+            ns_mib: 16,
+            ..Default::default()
+        })?;
+        assert!(wait_for(&a, io_queue_live));
+        assert!(wait_for(&b, io_queue_live));
+        let (sa, _) = pdev_bar(a.pdev(), 0).expect("assigned");
+        let (sb, _) = pdev_bar(b.pdev(), 0).expect("assigned");
+        assert_ne!(sa, sb);
+        Ok(())
+    }
+
+    #[test]
+    fn surprise_removal_reads_all_ones_and_removes_cleanly() -> Result {
+        let dev = NvmeDev::new(&Profile {
+            id: 102,
+            ..Default::default()
+        })?;
+        assert!(wait_for(&dev, io_queue_live));
+        dev.surprise_remove();
+        assert_eq!(cfg_read(&dev, PCI_VENDOR_ID), 0xffff_ffff);
+        // Dropping removes the bus with the driver bound to a vanished device.
+        drop(dev);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_profiles_are_refused() {
+        for p in [
+            Profile {
+                lba_size: 1024,
+                ..Default::default()
+            },
+            Profile {
+                ns_mib: 0,
+                ..Default::default()
+            },
+            Profile {
+                io_queues: 0,
+                ..Default::default()
+            },
+            Profile {
+                io_queues: crate::nvme_dev::QUEUES as u16,
+                ..Default::default()
+            },
+            Profile {
+                mdts: 0,
+                ..Default::default()
+            },
+        ] {
+            assert_eq!(NvmeDev::new(&p).err(), Some(EINVAL));
+        }
+    }
+}

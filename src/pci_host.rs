@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A virtual PCI host bridge with one function, 00.0, whose configuration space is the pure
+//! model [`ConfigSpace`].
+//!
+//! Each emulated device gets its own root bus: on x86_64 in a PCI domain of its own (from
+//! 0x10000, the range VMD uses; the PCI core allocates it), elsewhere in domain 0 on the first
+//! free bus number. The bridge's only memory window is the device's span in nvmock's fake
+//! physical window, so the PCI core's resource assignment puts the BARs where the device's
+//! buffers are registered. The function's interrupt is INTx on a software interrupt line
+//! ([`crate::soft_irq::SoftIrq`]), set before drivers can bind.
+//!
+//! Lifetime: the bridge's sysdata is an [`Arc<BusData>`] whose reference the bridge drops in
+//! its release callback, so late users of the bus (a sysfs file held open after removal)
+//! never see freed memory.
+
+use crate::model::pcicfg::ConfigSpace;
+use crate::raw_lock::RawSpinLock;
+use core::ffi::{c_int, c_uint, c_void};
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::bindings;
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::types::Opaque;
+
+/// What x86 reads through `bus->sysdata` (`struct pci_sysdata`): it must come first.
+#[cfg(CONFIG_X86)]
+type SysData = bindings::pci_sysdata;
+#[cfg(not(CONFIG_X86))]
+type SysData = ();
+
+#[cfg(CONFIG_X86)]
+fn sysdata(domain: c_int) -> SysData {
+    // SAFETY: `pci_sysdata` is plain integers and pointers, for which zero is valid (no ACPI
+    // companion, no IOMMU, no MSI domain override).
+    let mut s: SysData = unsafe { core::mem::zeroed() };
+    s.domain = domain;
+    s.node = bindings::NUMA_NO_NODE;
+    s
+}
+
+#[cfg(not(CONFIG_X86))]
+fn sysdata(_domain: c_int) -> SysData {}
+
+/// The state behind a bridge's `sysdata`.
+///
+/// # Invariants
+///
+/// `sysdata` is the first field (x86's `pci_domain_nr()` reads it through `bus->sysdata`).
+/// `busn` is only touched by the PCI core once the bridge is registered.
+#[repr(C)]
+#[pin_data]
+pub(crate) struct BusData {
+    sysdata: SysData,
+    #[pin]
+    cfg: RawSpinLock<KBox<ConfigSpace>>,
+    /// Cleared by [`PciHost::surprise_remove`]: the function stops answering.
+    present: AtomicBool,
+    /// The bus number range of the root bus.
+    #[pin]
+    busn: Opaque<bindings::resource>,
+}
+
+impl BusData {
+    /// The function's PCI Command register.
+    pub(crate) fn command(&self) -> u16 {
+        self.cfg.lock().command()
+    }
+}
+
+// SAFETY: `busn` is only used by the PCI core under its own locking; the rest is `Sync`.
+unsafe impl Sync for BusData {}
+// SAFETY: as above.
+unsafe impl Send for BusData {}
+
+/// Reads `size` bytes at `where_` of function `devfn`.
+///
+/// # Safety
+///
+/// `bus` is a root bus created by [`PciHost::new`] (its sysdata a live [`BusData`]).
+unsafe extern "C" fn cfg_read(
+    bus: *mut bindings::pci_bus,
+    devfn: c_uint,
+    where_: c_int,
+    size: c_int,
+    val: *mut u32,
+) -> c_int {
+    // SAFETY: per the function's safety requirements; the bridge holds a reference to the
+    // `BusData` until its release.
+    let data = unsafe { &*(*bus).sysdata.cast::<BusData>() };
+    let (v, rc) = if devfn != 0 {
+        (!0, bindings::PCIBIOS_DEVICE_NOT_FOUND)
+    } else if !data.present.load(Ordering::Acquire) {
+        // A removed device: the root complex completes the read with all ones.
+        (!0, bindings::PCIBIOS_SUCCESSFUL)
+    } else {
+        match data.cfg.lock().read(where_ as u16, size as u8) {
+            Ok(v) => (v, bindings::PCIBIOS_SUCCESSFUL),
+            Err(_) => (!0, bindings::PCIBIOS_BAD_REGISTER_NUMBER),
+        }
+    };
+    // SAFETY: the PCI core passes a valid `val`.
+    unsafe { *val = v };
+    rc as c_int
+}
+
+/// Writes `size` bytes of `val` at `where_` of function `devfn`.
+///
+/// # Safety
+///
+/// As for [`cfg_read`].
+unsafe extern "C" fn cfg_write(
+    bus: *mut bindings::pci_bus,
+    devfn: c_uint,
+    where_: c_int,
+    size: c_int,
+    val: u32,
+) -> c_int {
+    // SAFETY: as in `cfg_read`.
+    let data = unsafe { &*(*bus).sysdata.cast::<BusData>() };
+    let rc = if devfn != 0 {
+        bindings::PCIBIOS_DEVICE_NOT_FOUND
+    } else if !data.present.load(Ordering::Acquire) {
+        bindings::PCIBIOS_SUCCESSFUL
+    } else {
+        match data.cfg.lock().write(where_ as u16, size as u8, val) {
+            Ok(()) => bindings::PCIBIOS_SUCCESSFUL,
+            Err(_) => bindings::PCIBIOS_BAD_REGISTER_NUMBER,
+        }
+    };
+    rc as c_int
+}
+
+/// The bridge's `pci_ops`: configuration accesses only.
+struct Ops(bindings::pci_ops);
+// SAFETY: only function pointers, never written.
+unsafe impl Sync for Ops {}
+
+static OPS: Ops = Ops(bindings::pci_ops {
+    read: Some(cfg_read),
+    write: Some(cfg_write),
+    // SAFETY: all-zero is "no callback" for every other member.
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// Drops the bridge's reference to its [`BusData`].
+///
+/// # Safety
+///
+/// Called by the PCI core once, when the bridge registered by [`PciHost::new`] is released.
+unsafe extern "C" fn release_bridge(bridge: *mut bindings::pci_host_bridge) {
+    // SAFETY: `release_data` is the `Arc::into_raw` of `PciHost::new`, released once here.
+    drop(unsafe { Arc::from_raw((*bridge).release_data.cast::<BusData>()) });
+}
+
+/// Holds the PCI core's rescan/remove lock.
+struct RescanLock;
+
+impl RescanLock {
+    fn new() -> Self {
+        // SAFETY: always callable from process context.
+        unsafe { bindings::pci_lock_rescan_remove() };
+        RescanLock
+    }
+}
+
+impl Drop for RescanLock {
+    fn drop(&mut self) {
+        // SAFETY: taken in `new`.
+        unsafe { bindings::pci_unlock_rescan_remove() };
+    }
+}
+
+/// A root bus with one emulated function.
+///
+/// # Invariants
+///
+/// `bus` is a root bus this owns, registered with the PCI core until `drop`; its sysdata is
+/// `data`. `pdev` is its function 00.0, with a reference this holds.
+pub(crate) struct PciHost {
+    bus: *mut bindings::pci_bus,
+    pdev: *mut bindings::pci_dev,
+    data: Arc<BusData>,
+}
+
+// SAFETY: the raw pointers are to PCI core objects that may be used from any thread.
+unsafe impl Send for PciHost {}
+// SAFETY: as above; `&PciHost` only reads them.
+unsafe impl Sync for PciHost {}
+
+impl PciHost {
+    /// Creates a root bus whose memory window is `window` (a free, non-busy resource in
+    /// iomem_resource that outlives the bus), scans function 00.0 with configuration space
+    /// `cfg`, assigns its BARs and gives it interrupt `irq`. `before_add` runs with the device
+    /// scanned and assigned, before drivers may bind: it sets up what the BARs' addresses
+    /// must reach.
+    pub(crate) fn new(
+        cfg: KBox<ConfigSpace>,
+        window: *mut bindings::resource,
+        irq: u32,
+        before_add: impl FnOnce(*mut bindings::pci_dev) -> Result,
+    ) -> Result<Self> {
+        let _rescan = RescanLock::new();
+        #[cfg(CONFIG_PCI_DOMAINS)]
+        // SAFETY: no preconditions; the domain is released with the bridge.
+        let domain = to_result_nr(unsafe {
+            bindings::pci_bus_find_emul_domain_nr(0, 0x10000, i32::MAX as u32)
+        })?;
+        #[cfg(not(CONFIG_PCI_DOMAINS))]
+        let domain = 0;
+        // SAFETY: `pci_find_bus` only reads the bus list (under its own lock); the rescan lock
+        // keeps another creator from taking the number before registration.
+        let busnr = (0..=255)
+            .find(|&nr| unsafe { bindings::pci_find_bus(domain, nr) }.is_null())
+            .ok_or(EBUSY);
+        let busnr = match busnr {
+            Ok(nr) => nr,
+            Err(e) => {
+                #[cfg(CONFIG_PCI_DOMAINS)]
+                // SAFETY: allocated above, not handed to a bridge.
+                unsafe {
+                    bindings::pci_bus_release_emul_domain_nr(domain)
+                };
+                return Err(e);
+            }
+        };
+        let data = Arc::pin_init(
+            pin_init!(BusData {
+                sysdata: sysdata(domain),
+                cfg <- RawSpinLock::new(cfg, c_str!("nvmock_pci_cfg"), kernel::static_lock_class!()),
+                present: AtomicBool::new(true),
+                busn <- Opaque::ffi_init(move |p: *mut bindings::resource| {
+                    // SAFETY: `p` is valid for writes; a zeroed resource is an unlinked one.
+                    unsafe {
+                        p.write(core::mem::zeroed());
+                        (*p).name = c_str!("nvmock bus").as_char_ptr();
+                        (*p).start = busnr as u64;
+                        (*p).end = busnr as u64;
+                        (*p).flags = bindings::IORESOURCE_BUS as _;
+                    }
+                }),
+            }),
+            GFP_KERNEL,
+        );
+        let data = match data {
+            Ok(d) => d,
+            Err(e) => {
+                #[cfg(CONFIG_PCI_DOMAINS)]
+                // SAFETY: as above.
+                unsafe {
+                    bindings::pci_bus_release_emul_domain_nr(domain)
+                };
+                return Err(e);
+            }
+        };
+
+        // SAFETY: no private area requested.
+        let bridge = unsafe { bindings::pci_alloc_host_bridge(0) };
+        if bridge.is_null() {
+            #[cfg(CONFIG_PCI_DOMAINS)]
+            // SAFETY: as above.
+            unsafe {
+                bindings::pci_bus_release_emul_domain_nr(domain)
+            };
+            return Err(ENOMEM);
+        }
+        let raw = Arc::into_raw(data.clone()).cast_mut();
+        // SAFETY: `bridge` is a fresh, unregistered bridge we own. From here on, freeing it
+        // (pci_free_host_bridge) releases `raw` and the domain through the release callback.
+        unsafe {
+            (*bridge).sysdata = raw.cast::<c_void>();
+            (*bridge).busnr = busnr;
+            #[cfg(CONFIG_PCI_DOMAINS)]
+            {
+                (*bridge).domain_nr = domain;
+            }
+            (*bridge).ops = (&OPS.0 as *const bindings::pci_ops).cast_mut();
+            bindings::pci_set_host_bridge_release(bridge, Some(release_bridge), raw.cast());
+            bindings::pci_add_resource(&mut (*bridge).windows, window);
+            bindings::pci_add_resource(&mut (*bridge).windows, data.busn.get());
+        }
+
+        // SAFETY: `bridge` is set up; on failure it is still ours to free.
+        let rc = unsafe { bindings::pci_scan_root_bus_bridge(bridge) };
+        if rc != 0 {
+            // SAFETY: not registered; releases `raw` and the domain.
+            unsafe { bindings::pci_free_host_bridge(bridge) };
+            return Err(Error::from_errno(rc));
+        }
+        // SAFETY: registered: `bus` is the root bus.
+        let bus = unsafe { (*bridge).bus };
+        // SAFETY: `bus` is live; sizing and assignment only touch its devices.
+        unsafe {
+            bindings::pci_bus_size_bridges(bus);
+            bindings::pci_bus_assign_resources(bus);
+        }
+        // SAFETY: `bus` is live; takes a reference on success.
+        let pdev = unsafe { bindings::pci_get_slot(bus, 0) };
+        // INVARIANT: from here on `drop` removes the bus.
+        let this = PciHost { bus, pdev, data };
+        if pdev.is_null() {
+            return Err(ENODEV);
+        }
+        // SAFETY: `pdev` is scanned but not added, so no driver sees it: its INTx line can
+        // be set. `irq_managed` tells x86's ACPI code the line is already routed.
+        unsafe {
+            (*pdev).irq = irq;
+            (*pdev).set_irq_managed(1);
+        }
+        before_add(pdev)?;
+        // SAFETY: `bus` is live and its devices are ready for drivers.
+        unsafe { bindings::pci_bus_add_devices(bus) };
+        Ok(this)
+    }
+
+    /// The function 00.0.
+    pub(crate) fn pdev(&self) -> *mut bindings::pci_dev {
+        self.pdev
+    }
+
+    /// The bus state, which outlives the bus for whoever holds it.
+    pub(crate) fn bus_data(&self) -> Arc<BusData> {
+        self.data.clone()
+    }
+
+    /// Surprise removal: from now on the function's configuration reads return all ones and
+    /// its writes are dropped, as after a hot unplug.
+    pub(crate) fn surprise_remove(&self) {
+        self.data.present.store(false, Ordering::Release);
+    }
+}
+
+/// BAR `index` of `pdev` as assigned: start and length (`None` if unassigned).
+pub(crate) fn pdev_bar(pdev: *mut bindings::pci_dev, index: usize) -> Option<(u64, u64)> {
+    if pdev.is_null() || index >= 6 {
+        return None;
+    }
+    // SAFETY: `pdev` is a live device (callers hold a reference); its resources are stable
+    // once assigned and before drivers bind.
+    let r = unsafe { &(*pdev).resource[index] };
+    if r.parent.is_null() || r.end < r.start {
+        return None;
+    }
+    Some((r.start, r.end - r.start + 1))
+}
+
+#[cfg(CONFIG_PCI_DOMAINS)]
+fn to_result_nr(rc: c_int) -> Result<c_int> {
+    if rc < 0 {
+        Err(Error::from_errno(rc))
+    } else {
+        Ok(rc)
+    }
+}
+
+impl Drop for PciHost {
+    fn drop(&mut self) {
+        let _rescan = RescanLock::new();
+        // SAFETY: `bus` is registered (type invariant); stopping unbinds the drivers, removal
+        // unregisters the devices and the bridge, whose release drops its `BusData`.
+        unsafe {
+            bindings::pci_stop_root_bus(self.bus);
+            bindings::pci_remove_root_bus(self.bus);
+            if !self.pdev.is_null() {
+                bindings::pci_dev_put(self.pdev);
+            }
+        }
+    }
+}
