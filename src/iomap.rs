@@ -10,7 +10,9 @@
 use crate::model::range::{Handle, Lookup, Phys, RangeError, Registry, Release, Removal};
 use core::ffi::{c_int, c_void};
 use kernel::ffi::c_char;
-use kernel::{alloc::KVVec, bindings, error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
+use kernel::{
+    alloc::KVVec, bindings, error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque,
+};
 
 /// Ranges one owner can hold.
 pub(crate) const RANGES: usize = 64;
@@ -171,7 +173,9 @@ impl IoMock {
         let mut st = self.state.lock();
         let res = match phys {
             Some(p) => st.reg.insert(p, len as u64, host as usize).map(|h| (h, p)),
-            None => st.reg.alloc(len as u64, kernel::page::PAGE_SIZE as u64, host as usize),
+            None => st
+                .reg
+                .alloc(len as u64, kernel::page::PAGE_SIZE as u64, host as usize),
         };
         let (handle, phys) = res.map_err(|e| Error::from_errno(errno(e)))?;
         st.bufs[handle.index()] = Some(buf);
@@ -210,7 +214,10 @@ impl IoMock {
     /// Current users (mappings, requested regions) of a range.
     pub(crate) fn users(&self, r: &Region) -> Result<(u32, u32)> {
         let st = self.state.lock();
-        let info = st.reg.info(r.handle).map_err(|e| Error::from_errno(errno(e)))?;
+        let info = st
+            .reg
+            .info(r.handle)
+            .map_err(|e| Error::from_errno(errno(e)))?;
         Ok((info.maps, info.requests))
     }
 
@@ -270,7 +277,10 @@ impl PinnedDrop for IoMock {
             }
         }
         if leaked != 0 {
-            pr_err!("owner dropped while {} ranges were still in use: leaking them\n", leaked);
+            pr_err!(
+                "owner dropped while {} ranges were still in use: leaking them\n",
+                leaked
+            );
         }
     }
 }
@@ -284,7 +294,12 @@ unsafe fn owner<'a>(ctx: *mut c_void) -> &'a IoMock {
     unsafe { &*ctx.cast::<IoMock>() }
 }
 
-unsafe extern "C" fn map_cb(ctx: *mut c_void, phys: u64, len: u64, host: *mut *mut c_void) -> c_int {
+unsafe extern "C" fn map_cb(
+    ctx: *mut c_void,
+    phys: u64,
+    len: u64,
+    host: *mut *mut c_void,
+) -> c_int {
     // SAFETY: called by the shim with our `ctx`.
     let this = unsafe { owner(ctx) };
     match this.state.lock().reg.map(phys, len) {

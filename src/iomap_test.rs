@@ -3,8 +3,8 @@
 //! KUnit: the shim's wrappers, as a relinked module calls them, against an [`IoMock`] owner.
 
 use core::ffi::{c_int, c_void};
-use kernel::ffi::c_char;
 use kernel::bindings;
+use kernel::ffi::c_char;
 
 extern "C" {
     fn __wrap_ioremap(offset: u64, size: usize) -> *mut c_void;
@@ -108,12 +108,14 @@ mod tests {
         assert!(!res.is_null());
         // The real resource tree has it: the real function now reports a conflict.
         // SAFETY: as above, straight to the kernel.
-        let again = unsafe { bindings::__request_region(iomem(), OUTSIDE, 4096, name.as_char_ptr(), 0) };
+        let again =
+            unsafe { bindings::__request_region(iomem(), OUTSIDE, 4096, name.as_char_ptr(), 0) };
         assert!(again.is_null());
         // SAFETY: releases what was requested above.
         unsafe { __wrap___release_region(iomem(), OUTSIDE, 4096) };
         // SAFETY: as above.
-        let again = unsafe { bindings::__request_region(iomem(), OUTSIDE, 4096, name.as_char_ptr(), 0) };
+        let again =
+            unsafe { bindings::__request_region(iomem(), OUTSIDE, 4096, name.as_char_ptr(), 0) };
         assert!(!again.is_null());
         // SAFETY: releases what was requested just above.
         unsafe { bindings::__release_region(iomem(), OUTSIDE, 4096) };
@@ -127,7 +129,10 @@ mod tests {
         let a = mock.add_at(base + 0x10000, 0x4000, 0)?;
         assert_eq!(mock.add_at(base + 0x13000, 0x2000, 0).err(), Some(EBUSY));
         assert_eq!(mock.add_at(base + 0xf000, 0x1001, 0).err(), Some(EBUSY));
-        assert_eq!(mock.add_at(base + SPAN - 0x1000, 0x2000, 0).err(), Some(EINVAL));
+        assert_eq!(
+            mock.add_at(base + SPAN - 0x1000, 0x2000, 0).err(),
+            Some(EINVAL)
+        );
         let b = mock.add_at(base + 0x14000, 0x1000, 0)?;
         mock.remove(&a)?;
         mock.remove(&b)?;
@@ -169,15 +174,20 @@ mod tests {
         assert_eq!(mock.users(&r)?, (0, 1));
         // An overlapping request conflicts; an adjacent one does not.
         // SAFETY: as above.
-        let c = unsafe { __wrap___request_region(iomem(), r.phys + 0x1000, 0x2000, b.as_char_ptr(), 0) };
+        let c = unsafe {
+            __wrap___request_region(iomem(), r.phys + 0x1000, 0x2000, b.as_char_ptr(), 0)
+        };
         assert!(c.is_null());
         assert_eq!(mock.users(&r)?, (0, 1));
         // SAFETY: as above.
-        let d = unsafe { __wrap___request_region(iomem(), r.phys + 0x2000, 0x2000, b.as_char_ptr(), 0) };
+        let d = unsafe {
+            __wrap___request_region(iomem(), r.phys + 0x2000, 0x2000, b.as_char_ptr(), 0)
+        };
         assert!(!d.is_null());
         // Unbacked memory in the span cannot be requested at all.
         // SAFETY: as above.
-        let e = unsafe { __wrap___request_region(iomem(), r.phys + 0x10_0000, 16, b.as_char_ptr(), 0) };
+        let e =
+            unsafe { __wrap___request_region(iomem(), r.phys + 0x10_0000, 16, b.as_char_ptr(), 0) };
         assert!(e.is_null());
         // SAFETY: release what was requested.
         unsafe { __wrap___release_region(iomem(), r.phys, 0x2000) };
@@ -186,7 +196,9 @@ mod tests {
         assert_eq!(mock.users(&r)?, (0, 0));
         // Released: the first region can be requested again.
         // SAFETY: as above.
-        let f = unsafe { __wrap___request_region(iomem(), r.phys + 0x1000, 0x2000, b.as_char_ptr(), 0) };
+        let f = unsafe {
+            __wrap___request_region(iomem(), r.phys + 0x1000, 0x2000, b.as_char_ptr(), 0)
+        };
         assert!(!f.is_null());
         // Removing the range while requested defers the free to the release.
         assert_eq!(mock.remove(&r)?, Removal::Deferred);
@@ -272,7 +284,10 @@ mod tests {
         race.done.wait_for_completion();
         assert_eq!(race.errors.load(Ordering::Relaxed), 0);
         let rounds = race.rounds.load(Ordering::Relaxed);
-        pr_info!("lookups_race_owner_registration: {} lookups raced 100 owner cycles\n", rounds);
+        pr_info!(
+            "lookups_race_owner_registration: {} lookups raced 100 owner cycles\n",
+            rounds
+        );
         assert!(rounds > 0);
         assert_eq!(a.users(&r)?, (0, 0));
         a.remove(&r)?;

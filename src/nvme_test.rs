@@ -7,7 +7,7 @@
 //! state (bounded, [`WAIT_MS`]) rather than assume it.
 
 /// How long a test waits for the driver to act before failing.
-const WAIT_MS: u32 = 20_000;
+pub(crate) const WAIT_MS: u32 = 20_000;
 
 #[kernel::macros::kunit_tests(nvmock_nvme)]
 mod tests {

@@ -10,27 +10,29 @@ use kernel::prelude::*;
 
 /// The pure models, the same files the host crate builds.
 pub(crate) mod model {
-    #[path = "../model/pcicfg.rs"]
-    #[allow(dead_code, unreachable_pub)]
-    pub(crate) mod pcicfg;
     #[path = "../model/nvme/mod.rs"]
     #[allow(dead_code, unreachable_pub, unused_imports)]
     pub(crate) mod nvme;
+    #[path = "../model/pcicfg.rs"]
+    #[allow(dead_code, unreachable_pub)]
+    pub(crate) mod pcicfg;
     #[path = "../model/range.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod range;
 }
 
+mod blk_io;
 mod iomap;
 mod iomap_test;
 mod model_test;
 mod nvme_dev;
+mod nvme_io_test;
 mod nvme_test;
 mod pci_host;
-mod raw_lock;
-mod soft_irq;
 #[cfg(CONFIG_X86)]
 mod phram_test;
+mod raw_lock;
+mod soft_irq;
 
 module! {
     type: NvMock,

@@ -177,8 +177,10 @@ impl Drop for RescanLock {
 /// # Invariants
 ///
 /// `bus` is a root bus this owns, registered with the PCI core until `drop`; its sysdata is
-/// `data`. `pdev` is its function 00.0, with a reference this holds.
+/// `data`. `bridge` is its host bridge, of which this holds the initial reference.
+/// `pdev` is its function 00.0, with a reference this holds.
 pub(crate) struct PciHost {
+    bridge: *mut bindings::pci_host_bridge,
     bus: *mut bindings::pci_bus,
     pdev: *mut bindings::pci_dev,
     data: Arc<BusData>,
@@ -298,14 +300,21 @@ impl PciHost {
         // SAFETY: `bus` is live; takes a reference on success.
         let pdev = unsafe { bindings::pci_get_slot(bus, 0) };
         // INVARIANT: from here on `drop` removes the bus.
-        let this = PciHost { bus, pdev, data };
+        let this = PciHost {
+            bridge,
+            bus,
+            pdev,
+            data,
+        };
         if pdev.is_null() {
             return Err(ENODEV);
         }
         // SAFETY: `pdev` is scanned but not added, so no driver sees it: its INTx line can
-        // be set. `irq_managed` tells x86's ACPI code the line is already routed.
+        // be set. nvmock routes it, not the firmware: a zero `pin` keeps the arch's INTx
+        // routing (x86's ACPI _PRT lookup) away from it; `irq_managed` says the same.
         unsafe {
             (*pdev).irq = irq;
+            (*pdev).pin = 0;
             (*pdev).set_irq_managed(1);
         }
         before_add(pdev)?;
@@ -358,13 +367,16 @@ impl Drop for PciHost {
     fn drop(&mut self) {
         let _rescan = RescanLock::new();
         // SAFETY: `bus` is registered (type invariant); stopping unbinds the drivers, removal
-        // unregisters the devices and the bridge, whose release drops its `BusData`.
+        // unregisters the devices and deletes the bridge device. `pci_remove_root_bus()`
+        // leaves the bridge's initial reference to its creator: dropping it (once the device
+        // references are gone) releases the bridge and its `BusData`.
         unsafe {
             bindings::pci_stop_root_bus(self.bus);
             bindings::pci_remove_root_bus(self.bus);
             if !self.pdev.is_null() {
                 bindings::pci_dev_put(self.pdev);
             }
+            bindings::pci_free_host_bridge(self.bridge);
         }
     }
 }

@@ -12,8 +12,15 @@ use core::ffi::{c_int, c_void};
 
 extern "C" {
     fn nvmock_watermark_phram() -> c_int;
-    fn mtd_read(mtd: *mut c_void, from: i64, len: usize, retlen: *mut usize, buf: *mut u8) -> c_int;
-    fn mtd_write(mtd: *mut c_void, to: i64, len: usize, retlen: *mut usize, buf: *const u8) -> c_int;
+    fn mtd_read(mtd: *mut c_void, from: i64, len: usize, retlen: *mut usize, buf: *mut u8)
+        -> c_int;
+    fn mtd_write(
+        mtd: *mut c_void,
+        to: i64,
+        len: usize,
+        retlen: *mut usize,
+        buf: *const u8,
+    ) -> c_int;
 }
 
 #[kernel::macros::kunit_tests(nvmock_phram)]

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Synchronous block I/O for tests: the block device a driver registered for a device, opened
+//! by its `dev_t`, read and written with bios that bypass the page cache.
+
+use core::ffi::{c_int, c_void};
+use kernel::bindings;
+use kernel::page::Page;
+use kernel::prelude::*;
+
+/// `BLK_OPEN_READ | BLK_OPEN_WRITE` (a cast macro, which bindgen does not see).
+const BLK_OPEN_RW: bindings::blk_mode_t = 1 | 2;
+/// Bytes per sector, the unit of `bi_sector`.
+const SECTOR: usize = 512;
+
+/// The name of a device (its kobject's).
+///
+/// # Safety
+///
+/// `dev` is a live device.
+unsafe fn dev_name<'a>(dev: *mut bindings::device) -> &'a [u8] {
+    // SAFETY: a registered device's kobject name is a valid C string while it lives.
+    unsafe {
+        let name = (*dev).kobj.name;
+        if name.is_null() {
+            &[]
+        } else {
+            CStr::from_char_ptr(name).to_bytes()
+        }
+    }
+}
+
+/// What [`find_child`] looks for and found.
+struct Search<'a> {
+    pred: &'a dyn Fn(&[u8]) -> bool,
+    found: Option<(bindings::dev_t, *mut bindings::device)>,
+}
+
+unsafe extern "C" fn visit(dev: *mut bindings::device, data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the `Search` of `find_child`, alive during the walk; `dev` is live.
+    unsafe {
+        let s = &mut *data.cast::<Search<'_>>();
+        if (s.pred)(dev_name(dev)) {
+            s.found = Some(((*dev).devt, dev));
+            return 1;
+        }
+    }
+    0
+}
+
+/// The first child of `parent` whose name satisfies `pred`: its `dev_t` and address. The
+/// address is only meant for a further search while the parent's driver stays bound.
+///
+/// # Safety
+///
+/// `parent` is a live device.
+unsafe fn find_child(
+    parent: *mut bindings::device,
+    pred: &dyn Fn(&[u8]) -> bool,
+) -> Option<(bindings::dev_t, *mut bindings::device)> {
+    let mut s = Search { pred, found: None };
+    // SAFETY: `parent` is live; `visit` only reads the children it is given.
+    unsafe {
+        bindings::device_for_each_child(parent, (&mut s as *mut Search<'_>).cast(), Some(visit))
+    };
+    s.found
+}
+
+/// The `dev_t` of the first NVMe namespace block device of PCI device `pdev`: the controller
+/// device `nvmeX` under the function, then `nvmeXnY` under it (`ngXnY`, the generic character
+/// device, is skipped). `None` until the driver has scanned the namespaces.
+pub(crate) fn nvme_namespace_devt(pdev: *mut bindings::pci_dev) -> Option<bindings::dev_t> {
+    let is_ctrl = |n: &[u8]| n.starts_with(b"nvme") && !n[4..].contains(&b'n');
+    let is_ns = |n: &[u8]| n.starts_with(b"nvme") && n[4..].contains(&b'n');
+    // SAFETY: the caller holds a reference to `pdev`; the controller device is a child of it
+    // and lives while the driver is bound, which it is during the lookup.
+    unsafe {
+        let (_, ctrl) = find_child(&mut (*pdev).dev, &is_ctrl)?;
+        let (devt, _) = find_child(ctrl, &is_ns)?;
+        (devt != 0).then_some(devt)
+    }
+}
+
+/// An open block device.
+///
+/// # Invariants
+///
+/// `file` is the open file of the block device, `bdev` its block device; closed in `drop`.
+pub(crate) struct BlockDev {
+    file: *mut bindings::file,
+    bdev: *mut bindings::block_device,
+}
+
+impl BlockDev {
+    /// Opens block device `devt` for reading and writing (not exclusively).
+    pub(crate) fn open(devt: bindings::dev_t) -> Result<Self> {
+        // SAFETY: no holder (not exclusive), no holder ops.
+        let file = unsafe {
+            bindings::bdev_file_open_by_dev(
+                devt,
+                BLK_OPEN_RW,
+                core::ptr::null_mut(),
+                core::ptr::null(),
+            )
+        };
+        let file = kernel::error::from_err_ptr(file)?;
+        // SAFETY: `file` is an open block device file.
+        let bdev = unsafe { bindings::file_bdev(file) };
+        Ok(BlockDev { file, bdev })
+    }
+
+    /// The logical block size.
+    pub(crate) fn block_size(&self) -> u32 {
+        // SAFETY: `bdev` is open (type invariant). For a whole-disk bdev this is the
+        // queue's logical block size.
+        unsafe { (*(*(*self.bdev).bd_disk).queue).limits.logical_block_size }
+    }
+
+    /// Reads (`write == false`) or writes `buf` at byte `offset`, with one bio per at most
+    /// `pages_per_bio` pages. `offset` and `buf.len()` must be multiples of the sector size.
+    pub(crate) fn transfer(
+        &self,
+        write: bool,
+        offset: u64,
+        buf: &mut [u8],
+        pages_per_bio: usize,
+    ) -> Result {
+        if offset % SECTOR as u64 != 0 || buf.len() % SECTOR != 0 || pages_per_bio == 0 {
+            return Err(EINVAL);
+        }
+        let psize = kernel::page::PAGE_SIZE;
+        let chunk = pages_per_bio * psize;
+        let mut done = 0;
+        while done < buf.len() {
+            let len = (buf.len() - done).min(chunk);
+            self.one_bio(write, offset + done as u64, &mut buf[done..done + len])?;
+            done += len;
+        }
+        Ok(())
+    }
+
+    fn one_bio(&self, write: bool, offset: u64, buf: &mut [u8]) -> Result {
+        let psize = kernel::page::PAGE_SIZE;
+        let npages = buf.len().div_ceil(psize);
+        let mut pages = KVec::with_capacity(npages, GFP_KERNEL)?;
+        for i in 0..npages {
+            let p = Page::alloc_page(GFP_KERNEL)?;
+            if write {
+                let part = &buf[i * psize..buf.len().min((i + 1) * psize)];
+                // SAFETY: `part` is readable for its length, which fits in the page.
+                unsafe { p.write_raw(part.as_ptr(), 0, part.len())? };
+            }
+            pages.push(p, GFP_KERNEL)?;
+        }
+        let op = if write {
+            bindings::req_op_REQ_OP_WRITE
+        } else {
+            bindings::req_op_REQ_OP_READ
+        };
+        // SAFETY: `bdev` is open; `fs_bio_set` is the kernel's general bio set.
+        let bio = unsafe {
+            bindings::bio_alloc_bioset(
+                self.bdev,
+                npages as u16,
+                op,
+                bindings::GFP_KERNEL,
+                &raw mut bindings::fs_bio_set,
+            )
+        };
+        if bio.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `bio` is ours until `bio_put`; the pages outlive the (synchronous) I/O.
+        let rc = unsafe {
+            (*bio).bi_iter.bi_sector = offset / SECTOR as u64;
+            let mut ok = true;
+            for (i, p) in pages.iter().enumerate() {
+                let len = (buf.len() - i * psize).min(psize) as u32;
+                if bindings::bio_add_page(bio, p.as_ptr(), len, 0) != len as _ {
+                    ok = false;
+                    break;
+                }
+            }
+            let rc = if ok {
+                bindings::submit_bio_wait(bio)
+            } else {
+                ENOMEM.to_errno()
+            };
+            bindings::bio_put(bio);
+            rc
+        };
+        if rc != 0 {
+            return Err(Error::from_errno(rc));
+        }
+        if !write {
+            for (part, p) in buf.chunks_mut(psize).zip(pages.iter()) {
+                // SAFETY: `part` is writable for its length, which fits in the page.
+                unsafe { p.read_raw(part.as_mut_ptr(), 0, part.len())? };
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for BlockDev {
+    fn drop(&mut self) {
+        // SAFETY: opened in `open` (type invariant), closed once here, synchronously: a
+        // kthread's fput() would defer the release past the device's removal.
+        unsafe { bindings::__fput_sync(self.file) };
+    }
+}
