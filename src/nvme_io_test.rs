@@ -30,15 +30,21 @@ mod tests {
         }
     }
 
-    /// Opens the namespace of `dev` once the driver has scanned it.
+    /// Opens the namespace of `dev` once the driver has scanned it. The disk's device shows
+    /// up before `add_disk()` completes, and opening it fails with ENXIO until then.
     fn open_ns(dev: &NvmeDev) -> Result<BlockDev> {
+        let mut last = ETIMEDOUT;
         for _ in 0..crate::nvme_test::WAIT_MS / 10 {
             if let Some(devt) = nvme_namespace_devt(dev.pdev()) {
-                return BlockDev::open(devt);
+                match BlockDev::open(devt) {
+                    Ok(b) => return Ok(b),
+                    Err(e) if e == ENXIO => last = e,
+                    Err(e) => return Err(e),
+                }
             }
             fsleep(Delta::from_millis(10));
         }
-        Err(ETIMEDOUT)
+        Err(last)
     }
 
     fn round_trip(id: u32, lba: u32) -> Result {
