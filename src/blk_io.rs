@@ -116,6 +116,13 @@ impl BlockDev {
         unsafe { (*(*(*self.bdev).bd_disk).queue).limits.logical_block_size }
     }
 
+    /// Sets the request timeout of the device's queue (the driver's default is 30 s).
+    pub(crate) fn set_timeout_ms(&self, ms: u32) {
+        let j = kernel::time::msecs_to_jiffies(ms);
+        // SAFETY: `bdev` is open (type invariant): its disk and queue are live.
+        unsafe { bindings::blk_queue_rq_timeout((*(*self.bdev).bd_disk).queue, j as u32) };
+    }
+
     /// Reads (`write == false`) or writes `buf` at byte `offset`, with one bio per at most
     /// `pages_per_bio` pages. `offset` and `buf.len()` must be multiples of the sector size.
     pub(crate) fn transfer(

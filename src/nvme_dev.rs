@@ -22,13 +22,13 @@
 use crate::iomap::{IoMock, Region};
 use crate::model::nvme::{
     function, Backing, BackingError, Bar, Config, Controller, HostMemory, InterruptSink, MemError,
-    NamespaceConfig, Params, Shadow,
+    NamespaceConfig, Params, Shadow, Sqe, State, Status, Timing,
 };
 use crate::model::pcicfg::ConfigSpace;
 use crate::pci_host::{pdev_bar, PciHost};
 use crate::soft_irq::SoftIrq;
 use core::ffi::{c_int, c_void};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::alloc::KVVec;
 use kernel::bindings;
 use kernel::c_str;
@@ -256,9 +256,40 @@ struct Engine {
     store: Store,
 }
 
+/// Faults a test asks for; the poller applies them.
+#[derive(Default)]
+pub(crate) struct Faults {
+    /// Completions of I/O commands to withhold (from the next one fetched): the command
+    /// executes, but its completion is never posted, and its submission queue stalls behind
+    /// it, until the host deletes the queue or resets the controller.
+    pub(crate) withhold_io: AtomicU32,
+}
+
+/// The [`Timing`] of a controller: zero latency, except for withheld completions.
+struct FaultTiming<'a>(&'a Faults);
+
+impl Timing for FaultTiming<'_> {
+    fn complete_at(&mut self, now: u64, sqid: u16, _sqe: &Sqe, _status: Status) -> u64 {
+        let take = |n: u32| n.checked_sub(1);
+        if sqid != 0
+            && self
+                .0
+                .withhold_io
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, take)
+                .is_ok()
+        {
+            u64::MAX
+        } else {
+            now
+        }
+    }
+}
+
 /// Counters, for tests and diagnostics.
 #[derive(Default)]
 pub(crate) struct Stats {
+    /// Times the controller became ready (CSTS.RDY 0 -> 1): 1 plus the resets.
+    pub(crate) enables: AtomicU64,
     /// Model passes that found work.
     pub(crate) busy_passes: AtomicU64,
     /// Commands fetched.
@@ -281,6 +312,7 @@ struct Shared {
     bus: kernel::sync::Arc<crate::pci_host::BusData>,
     irq: SoftIrq,
     stats: Stats,
+    faults: Faults,
     region: Region,
     iomock: Pin<KBox<IoMock>>,
 }
@@ -315,10 +347,15 @@ impl Shared {
             } = &mut *guard;
             let pulled = shadow.pull(&self.bar, ctrl);
             let (mut p, mut raised) = (Default::default(), Raised(false));
+            let was_ready = ctrl.state() == State::Ready;
             if ctrl.has_work(0) {
                 // SAFETY: `dev` is live (type invariant).
                 let mut dma = Dma(unsafe { &mut (*self.dev).dev });
-                p = ctrl.process(&mut dma, store, &mut raised, BUDGET);
+                let mut timing = FaultTiming(&self.faults);
+                p = ctrl.process_timed(&mut dma, store, &mut raised, &mut timing, 0, BUDGET);
+            }
+            if !was_ready && ctrl.state() == State::Ready {
+                self.stats.enables.fetch_add(1, Ordering::Relaxed);
             }
             shadow.push(&self.bar, ctrl);
             let p: crate::model::nvme::Progress = p;
@@ -449,6 +486,7 @@ impl NvmeDev {
                 bus,
                 irq,
                 stats: Stats::default(),
+                faults: Faults::default(),
                 region,
                 iomock,
             }),
@@ -502,6 +540,11 @@ impl NvmeDev {
     /// Counters.
     pub(crate) fn stats(&self) -> &Stats {
         &self.shared.stats
+    }
+
+    /// Fault injection.
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.shared.faults
     }
 
     /// Surprise-removes the function: configuration reads return all ones from now on.

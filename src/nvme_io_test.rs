@@ -7,45 +7,49 @@
 //! the emulated medium itself: the data must be at the right byte offset of the namespace,
 //! not just come back from somewhere.
 
+use crate::blk_io::{nvme_namespace_devt, BlockDev};
+use crate::nvme_dev::NvmeDev;
+use kernel::prelude::*;
+use kernel::time::{delay::fsleep, Delta};
+
+/// Fills `buf` with a pattern that depends on `seed` and the position.
+pub(crate) fn pattern(seed: u64, buf: &mut [u8]) {
+    let mut x = seed | 1;
+    for chunk in buf.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let b = x.to_le_bytes();
+        chunk.copy_from_slice(&b[..chunk.len()]);
+    }
+}
+
+/// Opens the namespace of `dev` once the driver has scanned it. The disk's device shows
+/// up before `add_disk()` completes, and opening it fails with ENXIO until then.
+pub(crate) fn open_ns(dev: &NvmeDev) -> Result<BlockDev> {
+    let mut last = ETIMEDOUT;
+    for _ in 0..crate::nvme_test::WAIT_MS / 10 {
+        if let Some(devt) = nvme_namespace_devt(dev.pdev()) {
+            match BlockDev::open(devt) {
+                Ok(b) => return Ok(b),
+                Err(e) if e == ENXIO => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        fsleep(Delta::from_millis(10));
+    }
+    Err(last)
+}
+
 #[kernel::macros::kunit_tests(nvmock_nvme_io)]
 mod tests {
-    use crate::blk_io::{nvme_namespace_devt, BlockDev};
+    use super::{open_ns, pattern};
     use crate::nvme_dev::{NvmeDev, Profile};
     use kernel::alloc::KVVec;
     use kernel::prelude::*;
-    use kernel::time::{delay::fsleep, Delta};
 
     /// Namespace size of the test controllers.
     const NS_MIB: u32 = 16;
-
-    /// Fills `buf` with a pattern that depends on `seed` and the position.
-    fn pattern(seed: u64, buf: &mut [u8]) {
-        let mut x = seed | 1;
-        for chunk in buf.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let b = x.to_le_bytes();
-            chunk.copy_from_slice(&b[..chunk.len()]);
-        }
-    }
-
-    /// Opens the namespace of `dev` once the driver has scanned it. The disk's device shows
-    /// up before `add_disk()` completes, and opening it fails with ENXIO until then.
-    fn open_ns(dev: &NvmeDev) -> Result<BlockDev> {
-        let mut last = ETIMEDOUT;
-        for _ in 0..crate::nvme_test::WAIT_MS / 10 {
-            if let Some(devt) = nvme_namespace_devt(dev.pdev()) {
-                match BlockDev::open(devt) {
-                    Ok(b) => return Ok(b),
-                    Err(e) if e == ENXIO => last = e,
-                    Err(e) => return Err(e),
-                }
-            }
-            fsleep(Delta::from_millis(10));
-        }
-        Err(last)
-    }
 
     fn round_trip(id: u32, lba: u32) -> Result {
         let dev = NvmeDev::new(&Profile {

@@ -26,6 +26,7 @@ mod iomap;
 mod iomap_test;
 mod model_test;
 mod nvme_dev;
+mod nvme_fault_test;
 mod nvme_io_test;
 mod nvme_test;
 mod pci_host;
