@@ -16,8 +16,10 @@
 //! - interrupts: INTx on a software line ([`SoftIrq`]), raised after the model posts
 //!   completions unless the driver set Interrupt Disable in the Command register.
 //!
-//! The poller does not spin when idle: after a pass with nothing to do it sleeps, doubling the
-//! sleep from 1 us up to [`IDLE_SLEEP_MAX_US`]; any work resets it.
+//! The poller does not spin when idle. For [`ACTIVE_WINDOW_US`] after its last work it keeps
+//! looking, yielding the CPU between passes (the driver's next command usually follows within
+//! microseconds); then it sleeps, doubling the sleep from 1 us up to [`IDLE_SLEEP_MAX_US`].
+//! Any work resets both.
 
 use crate::iomap::{IoMock, Region};
 use crate::model::nvme::{
@@ -34,7 +36,7 @@ use kernel::bindings;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
-use kernel::time::{delay::fsleep, Delta};
+use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 
 /// Queue pairs the model has room for: the admin pair and 16 I/O pairs.
 pub(crate) const QUEUES: usize = 17;
@@ -42,6 +44,9 @@ type Ctrl = Controller<QUEUES>;
 
 /// Longest sleep of an idle poller: bounds the latency of the first command after a pause.
 pub(crate) const IDLE_SLEEP_MAX_US: i64 = 2000;
+/// How long after its last work a poller keeps looking (yielding the CPU in between) before
+/// it starts to sleep.
+pub(crate) const ACTIVE_WINDOW_US: i64 = 1000;
 /// Work units (commands, completions) per model pass before the lock is dropped.
 const BUDGET: u32 = 64;
 /// The PCI device ID of nvmock's controllers (any ID binds: the driver matches the class).
@@ -65,6 +70,8 @@ pub(crate) struct Profile {
     pub(crate) io_queues: u16,
     /// Maximum Data Transfer Size, as a power of two of 4 KiB pages.
     pub(crate) mdts: u8,
+    /// Entries of each I/O queue at most (CAP.MQES + 1), 2 to 65536.
+    pub(crate) queue_entries: u32,
 }
 
 impl Default for Profile {
@@ -75,6 +82,7 @@ impl Default for Profile {
             ns_mib: 64,
             io_queues: 16,
             mdts: 5,
+            queue_entries: 1024,
         }
     }
 }
@@ -109,6 +117,16 @@ impl Profile {
             );
             return Err(EINVAL);
         }
+        let mqes = match self.queue_entries.checked_sub(1).map(u16::try_from) {
+            Some(Ok(m)) if m >= 1 => m,
+            _ => {
+                pr_err!(
+                    "nvme profile {}: queue_entries must be 2 to 65536\n",
+                    self.id
+                );
+                return Err(EINVAL);
+            }
+        };
         let ns = [NamespaceConfig {
             lba_size: self.lba_size,
             blocks: bytes / u64::from(self.lba_size),
@@ -121,7 +139,7 @@ impl Profile {
             model: "nvmock emulated NVMe controller",
             firmware: "nvmock1",
             io_queues: self.io_queues,
-            mqes: 1023,
+            mqes,
             mdts: self.mdts,
             timeout: 20,
             vectors: 1,
@@ -389,12 +407,21 @@ unsafe extern "C" fn poller(data: *mut c_void) -> c_int {
     // SAFETY: per the function's safety requirements.
     let shared = unsafe { &*data.cast::<Shared>() };
     let mut sleep_us: i64 = 0;
+    let mut last_work = Instant::<Monotonic>::now();
     // SAFETY: called from a kthread.
     while !unsafe { bindings::kthread_should_stop() } {
         if shared.poll() {
             sleep_us = 0;
+            last_work = Instant::now();
             // SAFETY: process context, no locks held.
             unsafe { bindings::__cond_resched() };
+            continue;
+        }
+        if last_work.elapsed() < Delta::from_micros(ACTIVE_WINDOW_US) {
+            // Recently busy: a driver usually submits again within microseconds, sooner
+            // than a timer can wake us (UML's timers tick at 10 ms). Let it run, then look.
+            // SAFETY: process context, no locks held.
+            unsafe { bindings::yield_() };
             continue;
         }
         sleep_us = (sleep_us * 2).clamp(1, IDLE_SLEEP_MAX_US);

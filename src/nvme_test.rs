@@ -145,6 +145,14 @@ mod tests {
                 mdts: 0,
                 ..Default::default()
             },
+            Profile {
+                queue_entries: 1,
+                ..Default::default()
+            },
+            Profile {
+                queue_entries: 65537,
+                ..Default::default()
+            },
         ] {
             assert_eq!(NvmeDev::new(&p).err(), Some(EINVAL));
         }
