@@ -25,6 +25,7 @@ mod blk_io;
 mod iomap;
 mod iomap_test;
 mod model_test;
+mod nvme_configfs;
 mod nvme_dev;
 mod nvme_fault_test;
 mod nvme_io_test;
@@ -52,25 +53,36 @@ module! {
 /// Most controllers `nvme=` may ask for.
 const MAX_NVME: u32 = 16;
 
+#[pin_data]
 struct NvMock {
-    _nvme: KVec<nvme_dev::NvmeDev>,
+    nvme: KVec<nvme_dev::NvmeDev>,
+    #[pin]
+    configfs: kernel::configfs::Subsystem<nvme_configfs::Controllers>,
 }
 
-impl kernel::Module for NvMock {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let count = module_parameters::nvme.value();
-        if count > MAX_NVME {
-            pr_err!("nvme={}: at most {} controllers\n", count, MAX_NVME);
-            return Err(EINVAL);
-        }
-        let mut nvme = KVec::with_capacity(count as usize, GFP_KERNEL)?;
-        for id in 0..count {
-            let profile = nvme_dev::Profile {
-                id,
-                ..Default::default()
-            };
-            nvme.push(nvme_dev::NvmeDev::new(&profile)?, GFP_KERNEL)?;
-        }
-        Ok(NvMock { _nvme: nvme })
+/// The controllers `nvme=` asks for.
+fn param_controllers() -> Result<KVec<nvme_dev::NvmeDev>> {
+    let count = module_parameters::nvme.value();
+    if count > MAX_NVME {
+        pr_err!("nvme={}: at most {} controllers\n", count, MAX_NVME);
+        return Err(EINVAL);
+    }
+    let mut nvme = KVec::with_capacity(count as usize, GFP_KERNEL)?;
+    for id in 0..count {
+        let profile = nvme_dev::Profile {
+            id,
+            ..Default::default()
+        };
+        nvme.push(nvme_dev::NvmeDev::new(&profile)?, GFP_KERNEL)?;
+    }
+    Ok(nvme)
+}
+
+impl kernel::InPlaceModule for NvMock {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(NvMock {
+            nvme: param_controllers()?,
+            configfs <- nvme_configfs::subsystem(),
+        })
     }
 }

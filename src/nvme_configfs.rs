@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Emulated NVMe controllers created and removed at run time through configfs.
+//!
+//! ```text
+//! mkdir /sys/kernel/config/nvmock_nvme/ssd0       # a controller description, with defaults
+//! echo 4096 > /sys/kernel/config/nvmock_nvme/ssd0/lba_size
+//! echo 1 > /sys/kernel/config/nvmock_nvme/ssd0/power   # create it: the driver binds
+//! cat /sys/kernel/config/nvmock_nvme/ssd0/serial       # NVMOCK00001000
+//! echo 0 > /sys/kernel/config/nvmock_nvme/ssd0/power   # remove it (driver unbinds first)
+//! rmdir /sys/kernel/config/nvmock_nvme/ssd0            # removes it too, if still powered
+//! ```
+//!
+//! The attributes are the fields of [`Profile`]; they can only change while the controller is
+//! off (`EBUSY` otherwise), and invalid values are refused when written (`EINVAL`) or, for
+//! combinations, when powering on. Each directory gets the next instance number from 1000
+//! (`id`, which names the serial number and the poller thread).
+
+use crate::nvme_dev::{NvmeDev, Profile};
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::{
+    configfs::{self, AttributeOperations},
+    configfs_attrs,
+    fmt::Write as _,
+    new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    str::kstrtobool_bytes,
+    sync::Mutex,
+};
+
+/// First instance number of controllers made through configfs (`nvme=` uses 0 up).
+const FIRST_ID: u32 = 1000;
+
+/// The configfs subsystem `nvmock_nvme`.
+pub(crate) fn subsystem() -> impl PinInit<configfs::Subsystem<Controllers>, Error> {
+    let item_type = configfs_attrs! {
+        container: configfs::Subsystem<Controllers>,
+        data: Controllers,
+        child: ControllerDir,
+        attributes: [
+            attributes: 0,
+        ],
+    };
+    configfs::Subsystem::new(
+        c"nvmock_nvme",
+        item_type,
+        try_pin_init!(Controllers {
+            next_id: AtomicU32::new(FIRST_ID),
+        }),
+    )
+}
+
+/// The subsystem's data: the next instance number.
+#[pin_data]
+pub(crate) struct Controllers {
+    next_id: AtomicU32,
+}
+
+#[vtable]
+impl AttributeOperations<0> for Controllers {
+    type Data = Controllers;
+
+    fn show(_this: &Controllers, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let mut w = kernel::str::Formatter::new(page);
+        w.write_str("power,lba_size,ns_mib,io_queues,queue_entries,mdts,serial\n")?;
+        Ok(w.bytes_written())
+    }
+}
+
+#[vtable]
+impl configfs::GroupOperations for Controllers {
+    type Child = ControllerDir;
+
+    fn make_group(
+        &self,
+        name: &CStr,
+    ) -> Result<impl PinInit<configfs::Group<ControllerDir>, Error>> {
+        let item_type = configfs_attrs! {
+            container: configfs::Group<ControllerDir>,
+            data: ControllerDir,
+            attributes: [
+                power: 0,
+                lba_size: 1,
+                ns_mib: 2,
+                io_queues: 3,
+                queue_entries: 4,
+                mdts: 5,
+                serial: 6,
+            ],
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        Ok(configfs::Group::new(
+            name.try_into()?,
+            item_type,
+            try_pin_init!(ControllerDir {
+                inner <- new_mutex!(Inner {
+                    profile: Profile {
+                        id,
+                        ..Default::default()
+                    },
+                    dev: None,
+                }),
+            }),
+        ))
+    }
+}
+
+/// One directory: a controller's profile, and the controller while powered on.
+#[pin_data]
+pub(crate) struct ControllerDir {
+    #[pin]
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    profile: Profile,
+    dev: Option<NvmeDev>,
+}
+
+fn parse<T: core::str::FromStr>(page: &[u8]) -> Result<T> {
+    core::str::from_utf8(page)?
+        .trim()
+        .parse::<T>()
+        .map_err(|_| EINVAL)
+}
+
+#[vtable]
+impl AttributeOperations<0> for ControllerDir {
+    type Data = ControllerDir;
+
+    fn show(this: &ControllerDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let mut w = kernel::str::Formatter::new(page);
+        let on = this.inner.lock().dev.is_some();
+        w.write_str(if on { "1\n" } else { "0\n" })?;
+        Ok(w.bytes_written())
+    }
+
+    fn store(this: &ControllerDir, page: &[u8]) -> Result {
+        let on = kstrtobool_bytes(page)?;
+        let mut g = this.inner.lock();
+        match (g.dev.is_some(), on) {
+            (false, true) => g.dev = Some(NvmeDev::new(&g.profile)?),
+            (true, false) => drop(g.dev.take()),
+            (true, true) | (false, false) => {}
+        }
+        Ok(())
+    }
+}
+
+/// A numeric profile field as an attribute: shown as a number, written only while off.
+macro_rules! profile_attr {
+    ($id:literal, $field:ident, $ty:ty, $valid:expr) => {
+        #[vtable]
+        impl AttributeOperations<$id> for ControllerDir {
+            type Data = ControllerDir;
+
+            fn show(this: &ControllerDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+                let mut w = kernel::str::Formatter::new(page);
+                w.write_fmt(fmt!("{}\n", this.inner.lock().profile.$field))?;
+                Ok(w.bytes_written())
+            }
+
+            fn store(this: &ControllerDir, page: &[u8]) -> Result {
+                let v: $ty = parse(page)?;
+                let valid: fn($ty) -> bool = $valid;
+                if !valid(v) {
+                    return Err(EINVAL);
+                }
+                let mut g = this.inner.lock();
+                if g.dev.is_some() {
+                    return Err(EBUSY);
+                }
+                g.profile.$field = v;
+                Ok(())
+            }
+        }
+    };
+}
+
+profile_attr!(1, lba_size, u32, |v| v == 512 || v == 4096);
+profile_attr!(2, ns_mib, u32, |v| v >= 1);
+profile_attr!(3, io_queues, u16, |v| v >= 1
+    && usize::from(v) < crate::nvme_dev::QUEUES);
+profile_attr!(4, queue_entries, u32, |v| (2..=65536).contains(&v));
+profile_attr!(5, mdts, u8, |v| (1..=crate::model::nvme::MAX_MDTS)
+    .contains(&v));
+
+#[vtable]
+impl AttributeOperations<6> for ControllerDir {
+    type Data = ControllerDir;
+
+    fn show(this: &ControllerDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let mut w = kernel::str::Formatter::new(page);
+        w.write_fmt(fmt!("NVMOCK{:08}\n", this.inner.lock().profile.id))?;
+        Ok(w.bytes_written())
+    }
+}
