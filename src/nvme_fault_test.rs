@@ -27,16 +27,16 @@ mod tests {
         pattern(400, &mut out);
         bdev.transfer(true, 1 << 20, &mut out, 2)?;
         let enables = dev.stats().enables.load(Ordering::Relaxed);
-        assert_eq!(enables, 1);
+        check!(enables == 1);
 
         dev.faults().withhold_io.store(1, Ordering::Release);
         let mut back = KVVec::from_elem(0u8, 8192, GFP_KERNEL)?;
         bdev.transfer(false, 1 << 20, &mut back, 2)?;
-        assert!(back == out);
+        check!(back == out);
         // The fault was applied, and the driver recovers with a controller reset. The read
         // may complete before the reset does (the withheld completion is posted when the
         // driver deletes the queue on its way to disabling the controller), so wait for it.
-        assert_eq!(dev.faults().withhold_io.load(Ordering::Acquire), 0);
+        check!(dev.faults().withhold_io.load(Ordering::Acquire) == 0);
         let mut reset = false;
         for _ in 0..crate::nvme_test::WAIT_MS / 10 {
             reset = dev.stats().enables.load(Ordering::Relaxed) > enables;
@@ -45,11 +45,11 @@ mod tests {
             }
             fsleep(Delta::from_millis(10));
         }
-        assert!(reset);
+        check!(reset);
         // The controller still works after the reset.
         back.fill(0);
         bdev.transfer(false, 1 << 20, &mut back, 2)?;
-        assert!(back == out);
+        check!(back == out);
         Ok(())
     }
 }

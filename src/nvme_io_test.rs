@@ -59,7 +59,7 @@ mod tests {
             ..Default::default()
         })?;
         let bdev = open_ns(&dev).inspect_err(|e| pr_err!("opening the namespace: {:?}\n", e))?;
-        assert_eq!(bdev.block_size(), lba);
+        check!(bdev.block_size() == lba);
         let l = u64::from(lba);
         let end = u64::from(NS_MIB) << 20;
         // (byte offset, length, pages per bio)
@@ -83,13 +83,13 @@ mod tests {
             back.fill(0);
             bdev.transfer(false, off, back, ppb)
                 .inspect_err(|e| pr_err!("read of {} at {}: {:?}\n", len, off, e))?;
-            assert!(back == &out[..]);
+            check!(back == &out[..]);
             back.fill(0);
             dev.read_medium(1, off, back)?;
-            assert!(back == &out[..]);
+            check!(back == &out[..]);
         }
         // Past the end: refused by the block layer, nothing reaches the controller.
-        assert!(bdev.transfer(false, end, &mut back[..4096], 1).is_err());
+        check!(bdev.transfer(false, end, &mut back[..4096], 1).is_err());
         Ok(())
     }
 
@@ -106,7 +106,7 @@ mod tests {
         })?;
         let bdev = open_ns(&dev)?;
         let sq = dev.with_ctrl(|c| c.sq_info(1)).ok_or(ENODEV)?;
-        assert_eq!(sq.entries, 4);
+        check!(sq.entries == 4);
         let mut out = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         let mut back = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         for i in 0..256u64 {
@@ -116,10 +116,10 @@ mod tests {
         for i in 0..256u64 {
             pattern(i, &mut out);
             bdev.transfer(false, i * 4096, &mut back, 1)?;
-            assert!(back == out);
+            check!(back == out);
         }
         // Many laps around the 4-entry queue, and it is still consistent.
-        assert!(
+        check!(
             dev.stats()
                 .commands
                 .load(core::sync::atomic::Ordering::Relaxed)
