@@ -91,6 +91,11 @@ pub(crate) struct BlockDev {
     bdev: *mut bindings::block_device,
 }
 
+// SAFETY: an open block device file may be used and closed from any thread.
+unsafe impl Send for BlockDev {}
+// SAFETY: `&BlockDev` submits bios, which any number of threads may do concurrently.
+unsafe impl Sync for BlockDev {}
+
 impl BlockDev {
     /// Opens block device `devt` for reading and writing (not exclusively).
     pub(crate) fn open(devt: bindings::dev_t) -> Result<Self> {

@@ -272,6 +272,8 @@ struct Engine {
     ctrl: KBox<Ctrl>,
     shadow: Shadow<QUEUES>,
     store: Store,
+    /// The device was surprise-removed and its BAR now reads all ones.
+    gone: bool,
 }
 
 /// Faults a test asks for; the poller applies them.
@@ -362,7 +364,11 @@ impl Shared {
                 ctrl,
                 shadow,
                 store,
+                gone,
             } = &mut *guard;
+            if *gone {
+                return false;
+            }
             let pulled = shadow.pull(&self.bar, ctrl);
             let (mut p, mut raised) = (Default::default(), Raised(false));
             let was_ready = ctrl.state() == State::Ready;
@@ -504,6 +510,7 @@ impl NvmeDev {
                     ctrl,
                     shadow,
                     store: Store(namespaces),
+                    gone: false,
                 }),
                 bar: BarMem {
                     ptr: region.host,
@@ -575,9 +582,20 @@ impl NvmeDev {
     }
 
     /// Surprise-removes the function: configuration reads return all ones from now on.
+    ///
+    /// Like a hot-unplugged device, it also stops answering MMIO: BAR0 reads all ones (a
+    /// driver sees CSTS = ~0) and the controller processes nothing more, so commands in
+    /// flight never complete; the driver has to notice and cancel them.
     pub(crate) fn surprise_remove(&self) {
         if let Some(h) = &self.host {
             h.surprise_remove();
+        }
+        let mut e = self.shared.engine.lock();
+        e.gone = true;
+        let mut off = 0;
+        while off + 4 <= self.shared.bar.len as u64 {
+            self.shared.bar.write32(off, !0);
+            off += 4;
         }
     }
 }

@@ -4,12 +4,15 @@
 
 #[kernel::macros::kunit_tests(nvmock_nvme_fault)]
 mod tests {
+    use crate::blk_io::BlockDev;
     use crate::nvme_dev::{NvmeDev, Profile};
     use crate::nvme_io_test::{open_ns, pattern};
-    use core::sync::atomic::Ordering;
+    use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
     use kernel::alloc::KVVec;
     use kernel::prelude::*;
+    use kernel::sync::Arc;
     use kernel::time::{delay::fsleep, Delta};
+    use kernel::workqueue;
 
     /// A read whose completion the controller never posts: the driver times it out, aborts
     /// it (the controller cannot), times it out again, disables and resets the controller, and
@@ -50,6 +53,68 @@ mod tests {
         back.fill(0);
         bdev.transfer(false, 1 << 20, &mut back, 2)?;
         check!(back == out);
+        Ok(())
+    }
+
+    /// A read in flight on another thread, and what became of it.
+    struct Inflight {
+        bdev: BlockDev,
+        finished: AtomicBool,
+        /// 0, or the errno the read failed with.
+        errno: AtomicI32,
+    }
+
+    /// The device disappears (config space and BAR all ones) while a read is in flight:
+    /// removing it must fail the read, not hang it, and leave nothing behind.
+    #[test]
+    fn surprise_removal_fails_inflight_io() -> Result {
+        let dev = NvmeDev::new(&Profile {
+            id: 401,
+            ns_mib: 8,
+            ..Default::default()
+        })?;
+        let bdev = open_ns(&dev)?;
+        let commands = dev.stats().commands.load(Ordering::Relaxed);
+        dev.faults().withhold_io.store(1, Ordering::Release);
+        let job = Arc::new(
+            Inflight {
+                bdev,
+                finished: AtomicBool::new(false),
+                errno: AtomicI32::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let j = job.clone();
+        workqueue::system().try_spawn(GFP_KERNEL, move || {
+            let mut buf = [0u8; 4096];
+            if let Err(e) = j.bdev.transfer(false, 0, &mut buf, 1) {
+                j.errno.store(e.to_errno(), Ordering::Relaxed);
+            }
+            j.finished.store(true, Ordering::Release);
+        })?;
+        // Wait until the controller has fetched the read (its completion is withheld).
+        let mut fetched = false;
+        for _ in 0..crate::nvme_test::WAIT_MS / 10 {
+            fetched = dev.stats().commands.load(Ordering::Relaxed) > commands;
+            if fetched {
+                break;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        check!(fetched);
+        check!(!job.finished.load(Ordering::Acquire));
+        dev.surprise_remove();
+        drop(dev);
+        let mut finished = false;
+        for _ in 0..crate::nvme_test::WAIT_MS / 10 {
+            finished = job.finished.load(Ordering::Acquire);
+            if finished {
+                break;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        check!(finished);
+        check!(job.errno.load(Ordering::Relaxed) != 0);
         Ok(())
     }
 }

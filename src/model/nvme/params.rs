@@ -118,6 +118,18 @@ impl Namespace {
         self.blocks << self.lba_shift
     }
 
+    /// The same storage formatted with blocks of `2^lba_shift` bytes (9 or 12): as many whole
+    /// blocks as fit in [`Namespace::bytes`]. `None` for another shift, or if not one block
+    /// fits.
+    pub(super) fn reformatted(&self, lba_shift: u8) -> Option<Namespace> {
+        if lba_shift != 9 && lba_shift != 12 {
+            return None;
+        }
+        let blocks = self.bytes() >> lba_shift;
+        // INVARIANT: `blocks << lba_shift <= bytes()`, which fits in a `u64`.
+        (blocks >= 1).then_some(Namespace { lba_shift, blocks })
+    }
+
     /// The byte range of `nlb` blocks from `slba`, if it lies inside the namespace.
     pub fn range(&self, slba: u64, nlb: u64) -> Option<(u64, u64)> {
         let end = slba.checked_add(nlb)?;

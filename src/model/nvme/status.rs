@@ -47,14 +47,24 @@ impl Status {
     pub const INVALID_QUEUE_SIZE: Status = Status::new(SCT_COMMAND, 0x02);
     /// Asynchronous Event Request Limit Exceeded.
     pub const AER_LIMIT_EXCEEDED: Status = Status::new(SCT_COMMAND, 0x05);
+    /// Invalid Firmware Slot (Firmware Commit): the slot does not exist or is read-only.
+    pub const INVALID_FIRMWARE_SLOT: Status = Status::new(SCT_COMMAND, 0x06);
+    /// Invalid Firmware Image (Firmware Commit): no complete image to commit, or an empty slot
+    /// to activate.
+    pub const INVALID_FIRMWARE_IMAGE: Status = Status::new(SCT_COMMAND, 0x07);
     /// Invalid Interrupt Vector.
     pub const INVALID_INTERRUPT_VECTOR: Status = Status::new(SCT_COMMAND, 0x08);
     /// Invalid Log Page.
     pub const INVALID_LOG_PAGE: Status = Status::new(SCT_COMMAND, 0x09);
+    /// Invalid Format (Format NVM): an LBA format, protection information or metadata setting
+    /// the namespace does not support.
+    pub const INVALID_FORMAT: Status = Status::new(SCT_COMMAND, 0x0a);
     /// Invalid Queue Deletion (Delete I/O Completion Queue with submission queues attached).
     pub const INVALID_QUEUE_DELETION: Status = Status::new(SCT_COMMAND, 0x0c);
     /// Feature Identifier Not Saveable.
     pub const FEATURE_NOT_SAVEABLE: Status = Status::new(SCT_COMMAND, 0x0d);
+    /// Overlapping Range (Firmware Image Download): the piece overlaps one already downloaded.
+    pub const OVERLAPPING_RANGE: Status = Status::new(SCT_COMMAND, 0x14);
     /// Write Fault.
     pub const WRITE_FAULT: Status = Status::new(SCT_MEDIA, 0x80);
     /// Unrecovered Read Error.
