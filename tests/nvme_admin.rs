@@ -46,7 +46,11 @@ fn identify_controller() {
     assert_eq!(id[512], 0x66, "SQES");
     assert_eq!(id[513], 0x44, "CQES");
     assert_eq!(le32(&id, 516), 2, "NN");
-    assert_eq!(le16(&id, 520), 0x0d, "ONCS: compare, DSM, write zeroes");
+    assert_eq!(
+        le16(&id, 520),
+        0x4d,
+        "ONCS: compare, DSM, write zeroes, timestamp"
+    );
     assert_eq!(id[525] & 1, 1, "VWC present");
     assert_eq!(le32(&id, 536), 0, "SGLS: none");
     assert!(id[768..].starts_with(b"nqn.2024-11.dev.nvmock:NVMOCK0001\0"));
@@ -62,15 +66,12 @@ fn identify_namespaces() {
         assert_eq!(le64(&id, 0), blocks, "NSZE");
         assert_eq!(le64(&id, 8), blocks, "NCAP");
         assert_eq!(le64(&id, 16), blocks, "NUSE");
-        assert_eq!(id[25], 0, "NLBAF");
-        assert_eq!(id[26], 0, "FLBAS");
+        assert_eq!(id[25], 1, "NLBAF: two formats");
+        assert_eq!(id[26], (shift == 12) as u8, "FLBAS: the configured size");
         assert_eq!(id[33] & 7, 1, "DLFEAT: deallocated reads zeroes");
         assert_eq!(le64(&id, 48), blocks << shift, "NVMCAP");
-        assert_eq!(
-            le32(&id, 128),
-            u32::from(shift) << 16,
-            "LBAF0: LBADS, no metadata"
-        );
+        assert_eq!(le32(&id, 128), 9 << 16, "LBAF0: 512 bytes, no metadata");
+        assert_eq!(le32(&id, 132), 12 << 16, "LBAF1: 4096 bytes, no metadata");
         let nguid = id[104..120].to_vec();
         assert_ne!(nguid, vec![0; 16]);
 
@@ -340,7 +341,7 @@ fn other_features() {
     for (fid, set, get) in [
         (feature::ARBITRATION, 0x0403_02ff, 0x0403_0207),
         (feature::INTERRUPT_COALESCING, 0xffff_0a05, 0x0a05),
-        (feature::ASYNC_EVENT_CONFIG, 0x0000_03ff, 0xff),
+        (feature::ASYNC_EVENT_CONFIG, 0x0000_03ff, 0x1ff),
     ] {
         let fid = u32::from(fid);
         assert_status(&features(&mut h, SET_FEATURES, fid, set), Status::SUCCESS);
@@ -428,7 +429,7 @@ fn log_pages() {
     );
 
     // Errors.
-    for lid in [0x00, 0x04, 0x05, 0x80, 0xff] {
+    for lid in [0x00, 0x06, 0x07, 0x80, 0xff] {
         assert_status(
             &log_page(&mut h, lid, 127, 0, false, 0).0,
             Status::INVALID_LOG_PAGE,
@@ -604,7 +605,7 @@ fn abort_keep_alive_and_opcodes() {
         &h.admin(&Sqe::new(admin_opcode::KEEP_ALIVE, 6)),
         Status::SUCCESS,
     );
-    for op in [0x03, 0x07, 0x0b, 0x10, 0x11, 0x7f, 0x80, 0xc0, 0xff] {
+    for op in [0x03, 0x07, 0x0b, 0x0d, 0x15, 0x7f, 0x81, 0xc0, 0xff] {
         assert_status(&h.admin(&Sqe::new(op, 7)), Status::INVALID_OPCODE);
     }
     // Fused operations, SGLs and reserved CDW0 bits.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! NVMe controller model: random sequences of submissions, doorbells (valid and invalid),
-//! completion reaping and processing with random budgets and completion delays never panic,
-//! and every submitted command completes exactly once.
+//! completion reaping, namespace attachment, time passing and processing with random budgets
+//! and completion delays never panic, and every submitted command completes exactly once.
 
 #[path = "nvme_util.rs"]
 mod util;
@@ -79,6 +79,10 @@ enum Op {
     Reap(usize),
     Process { budget: u32, dt: u64 },
     BadDoorbell(u8, u32),
+    /// Attach (`true`) or detach namespace `nsid`, whatever its state.
+    Namespace(u32, bool),
+    /// Milliseconds pass on the controller's clock.
+    Time(u64),
 }
 
 fn cmd(admin: bool) -> impl Strategy<Value = Cmd> {
@@ -90,6 +94,9 @@ fn cmd(admin: bool) -> impl Strategy<Value = Cmd> {
             admin_opcode::SET_FEATURES,
             admin_opcode::ABORT,
             admin_opcode::KEEP_ALIVE,
+            admin_opcode::FORMAT_NVM,
+            admin_opcode::FIRMWARE_COMMIT,
+            admin_opcode::FIRMWARE_IMAGE_DOWNLOAD,
             0x03,
             0x7f,
         ])
@@ -136,6 +143,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0usize..2).prop_map(Op::Reap),
         3 => (0u32..12, 0u64..25).prop_map(|(budget, dt)| Op::Process { budget, dt }),
         1 => (0u8..7, any::<u32>()).prop_map(|(k, v)| Op::BadDoorbell(k, v)),
+        1 => (0u32..4, any::<bool>()).prop_map(|(n, a)| Op::Namespace(n, a)),
+        1 => any::<u64>().prop_map(Op::Time),
     ]
 }
 
@@ -323,6 +332,13 @@ proptest! {
                     prop_assert!(p.fetched + p.completed <= (*budget).max(1) * 2);
                 }
                 Op::BadDoorbell(k, v) => w.bad_doorbell(*k, *v),
+                Op::Namespace(n, true) => {
+                    let _ = w.h.ctrl.attach_namespace(*n);
+                }
+                Op::Namespace(n, false) => {
+                    let _ = w.h.ctrl.detach_namespace(*n);
+                }
+                Op::Time(ms) => w.h.ctrl.advance_time(*ms),
             }
             prop_assert_eq!(w.h.ctrl.state(), State::Ready);
         }
@@ -369,6 +385,8 @@ enum Poke {
     Doorbell(u16, bool, u32),
     /// Processing with a budget, after `dt` time units.
     Process(u32, u64),
+    /// Attach (`true`) or detach namespace `nsid`, whatever its state.
+    Namespace(u32, bool),
 }
 
 /// Delays one completion in four by 5 time units.
@@ -416,6 +434,7 @@ fn poke() -> impl Strategy<Value = Poke> {
         )
             .prop_map(|(q, cq, v)| Poke::Doorbell(q, cq, v)),
         12 => (0u32..40, 0u64..30).prop_map(|(b, dt)| Poke::Process(b, dt)),
+        1 => (0u32..4, any::<bool>()).prop_map(|(n, a)| Poke::Namespace(n, a)),
     ]
 }
 
@@ -431,7 +450,8 @@ fn chaos_memory(seed: u64) -> Mem {
         x
     };
     let admin = [
-        0x00u8, 0x01, 0x02, 0x04, 0x05, 0x05, 0x01, 0x06, 0x08, 0x09, 0x0a, 0x0c, 0x18, 0x7f,
+        0x00u8, 0x01, 0x02, 0x04, 0x05, 0x05, 0x01, 0x06, 0x08, 0x09, 0x0a, 0x0c, 0x10, 0x11,
+        0x18, 0x7f, 0x80,
     ];
     let io = [0x00u8, 0x01, 0x01, 0x02, 0x05, 0x08, 0x09, 0x0e];
     let mut m = vec![0u8; (CHAOS_PAGES * 4096) as usize];
@@ -551,6 +571,13 @@ proptest! {
                     now += dt;
                     let p = ctrl.process_timed(&mut mem, &mut disk, &mut irq, &mut Sometimes, now, budget);
                     prop_assert!(p.fetched <= budget && p.completed <= budget);
+                    ctrl.advance_time(dt);
+                }
+                Poke::Namespace(n, true) => {
+                    let _ = ctrl.attach_namespace(n);
+                }
+                Poke::Namespace(n, false) => {
+                    let _ = ctrl.detach_namespace(n);
                 }
             }
             let csts = ctrl.csts();

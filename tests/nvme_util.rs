@@ -458,6 +458,105 @@ impl Host {
     }
 }
 
+impl Host {
+    /// Get Log Page `lid`, `len` bytes (a multiple of 4) from byte `offset`, into a fresh
+    /// buffer: the completion and the data.
+    pub fn log(&mut self, lid: u8, len: u64, offset: u64, rae: bool, nsid: u32) -> (Cqe, Vec<u8>) {
+        let numd0 = (len / 4 - 1) as u32;
+        let buf = self.buffer(len, 0, 0);
+        let mut s = Sqe::new(admin_opcode::GET_LOG_PAGE, 0x4c);
+        s.nsid = nsid;
+        s.prp1 = buf.prp1;
+        s.prp2 = buf.prp2;
+        s.cdw10 = (numd0 & 0xffff) << 16 | u32::from(rae) << 15 | u32::from(lid);
+        s.cdw11 = numd0 >> 16;
+        s.cdw12 = offset as u32;
+        s.cdw13 = (offset >> 32) as u32;
+        let c = self.admin(&s);
+        (c, buf.read(&self.mem))
+    }
+
+    /// The NSIDs of the Changed Namespace List (read with `rae`), up to the first zero.
+    pub fn changed_namespaces(&mut self, rae: bool) -> Vec<u32> {
+        let (c, l) = self.log(log_id::CHANGED_NAMESPACES, 4096, 0, rae, 0xffff_ffff);
+        assert_status(&c, Status::SUCCESS);
+        l.chunks_exact(4)
+            .map(|d| u32::from_le_bytes(d.try_into().unwrap()))
+            .take_while(|&n| n != 0)
+            .collect()
+    }
+
+    /// Set Features `fid` with CDW11 `cdw11` and no data.
+    pub fn set_feature(&mut self, fid: u8, cdw11: u32) -> Cqe {
+        let mut s = Sqe::new(admin_opcode::SET_FEATURES, 0x5e);
+        s.cdw10 = u32::from(fid);
+        s.cdw11 = cdw11;
+        self.admin(&s)
+    }
+
+    /// Enables (or disables) Namespace Attribute Notices, keeping no other event enabled.
+    pub fn namespace_notices(&mut self, on: bool) {
+        let c = self.set_feature(feature::ASYNC_EVENT_CONFIG, u32::from(on) << 8);
+        assert_status(&c, Status::SUCCESS);
+    }
+
+    /// Format NVM of `nsid` with CDW10 `cdw10`.
+    pub fn format(&mut self, nsid: u32, cdw10: u32) -> Cqe {
+        let mut s = Sqe::new(admin_opcode::FORMAT_NVM, 0xf0);
+        s.nsid = nsid;
+        s.cdw10 = cdw10;
+        self.admin(&s)
+    }
+
+    /// Firmware Image Download of `dwords` dwords at dword offset `offset` from a fresh buffer.
+    pub fn fw_download(&mut self, offset: u32, dwords: u32) -> Cqe {
+        let buf = self.buffer(u64::from(dwords) * 4, 0, 0);
+        let mut s = Sqe::new(admin_opcode::FIRMWARE_IMAGE_DOWNLOAD, 0xd1);
+        s.prp1 = buf.prp1;
+        s.prp2 = buf.prp2;
+        s.cdw10 = dwords - 1;
+        s.cdw11 = offset;
+        self.admin(&s)
+    }
+
+    /// Firmware Commit with commit action `ca` to firmware slot `fs`.
+    pub fn fw_commit(&mut self, fs: u32, ca: u32) -> Cqe {
+        let mut s = Sqe::new(admin_opcode::FIRMWARE_COMMIT, 0xc0);
+        s.cdw10 = ca << 3 | fs;
+        self.admin(&s)
+    }
+
+    /// Identify Controller FR: the running firmware revision.
+    pub fn firmware_revision(&mut self) -> Vec<u8> {
+        let (c, id) = self.identify(1, 0);
+        assert_status(&c, Status::SUCCESS);
+        id[64..72].to_vec()
+    }
+
+    /// A controller reset (CC.EN 1 -> 0), then enabling again with admin queues of 32
+    /// entries.
+    pub fn reset(&mut self) {
+        self.write(CC, 0);
+        self.run();
+        self.enable(32, 32, 0);
+    }
+}
+
+/// The little-endian `u16` at `o` of `b`.
+pub fn le16(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes(b[o..o + 2].try_into().unwrap())
+}
+
+/// The little-endian `u32` at `o` of `b`.
+pub fn le32(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+}
+
+/// The little-endian `u64` at `o` of `b`.
+pub fn le64(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+}
+
 /// A data buffer and its PRPs.
 #[derive(Clone, Debug)]
 pub struct Buffer {

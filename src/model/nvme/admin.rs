@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Admin commands: queue management, Identify, features, log pages, asynchronous events.
+//! Admin commands: queue management, Identify, features, log pages, asynchronous events,
+//! firmware download and commit, and (through the namespace module) Format NVM.
 
 use super::ctrl::Controller;
 use super::identify;
 use super::logs::log_id;
 use super::params::Params;
-use super::prp::{copy_out, Prp};
+use super::prp::{copy_in, copy_out, discard_in, Prp};
 use super::queue::{fits, Cq, Sq, Sqe, CQE_SIZE, SQE_SIZE};
 use super::status::Status;
-use super::HostMemory;
+use super::{Backing, HostMemory};
 
 /// Admin command opcodes.
 pub mod opcode {
@@ -33,8 +34,14 @@ pub mod opcode {
     pub const GET_FEATURES: u8 = 0x0a;
     /// Asynchronous Event Request.
     pub const ASYNC_EVENT_REQUEST: u8 = 0x0c;
+    /// Firmware Commit.
+    pub const FIRMWARE_COMMIT: u8 = 0x10;
+    /// Firmware Image Download.
+    pub const FIRMWARE_IMAGE_DOWNLOAD: u8 = 0x11;
     /// Keep Alive.
     pub const KEEP_ALIVE: u8 = 0x18;
+    /// Format NVM.
+    pub const FORMAT_NVM: u8 = 0x80;
 }
 
 /// Feature identifiers this controller supports.
@@ -49,6 +56,8 @@ pub mod feature {
     pub const INTERRUPT_COALESCING: u8 = 0x08;
     /// Asynchronous Event Configuration.
     pub const ASYNC_EVENT_CONFIG: u8 = 0x0b;
+    /// Timestamp.
+    pub const TIMESTAMP: u8 = 0x0e;
 }
 
 /// Asynchronous Event Requests the controller holds at once (Identify Controller AERL + 1).
@@ -59,8 +68,15 @@ pub(super) const ABORT_LIMIT: u8 = 4;
 
 /// Get Features "supported capabilities" (SEL 011b): changeable, not saveable, controller wide.
 const CAPABILITIES_CHANGEABLE: u32 = 1 << 2;
-/// Asynchronous Event Configuration bits kept: the SMART / Health critical warnings.
-const ASYNC_CONFIG_SUPPORTED: u32 = 0xff;
+/// Asynchronous Event Configuration: Namespace Attribute Notices.
+pub(super) const ASYNC_NAMESPACE_NOTICES: u32 = 1 << 8;
+/// Asynchronous Event Configuration bits kept: the SMART / Health critical warnings and
+/// Namespace Attribute Notices.
+const ASYNC_CONFIG_SUPPORTED: u32 = 0xff | ASYNC_NAMESPACE_NOTICES;
+/// Size of the Timestamp feature's data.
+const TIMESTAMP_SIZE: usize = 8;
+/// The Timestamp field is 48 bits of milliseconds.
+const TIMESTAMP_MASK: u64 = (1 << 48) - 1;
 
 /// What an admin command turned into.
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +91,8 @@ pub(super) enum Outcome {
 ///
 /// # Invariants
 ///
-/// `sq_alloc` and `cq_alloc` (0-based) are below the controller's `io_queues`.
+/// `sq_alloc` and `cq_alloc` (0-based) are below the controller's `io_queues`; `timestamp`
+/// fits in 48 bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Features {
     pub(super) arbitration: u32,
@@ -84,6 +101,11 @@ pub(super) struct Features {
     pub(super) async_config: u32,
     pub(super) sq_alloc: u16,
     pub(super) cq_alloc: u16,
+    /// The Timestamp value at controller clock `timestamp_at` (milliseconds).
+    pub(super) timestamp: u64,
+    pub(super) timestamp_at: u64,
+    /// Timestamp origin 001b (set by the host) rather than 000b (zero at the last reset).
+    pub(super) timestamp_set: bool,
 }
 
 impl Features {
@@ -98,7 +120,23 @@ impl Features {
             async_config: 0,
             sq_alloc: all,
             cq_alloc: all,
+            timestamp: 0,
+            timestamp_at: 0,
+            timestamp_set: false,
         }
+    }
+
+    /// The Timestamp feature's data at controller clock `clock`: the timestamp (bytes 5:0)
+    /// advanced by the time since it was set, and its attributes (byte 6): Synch 0 (counted
+    /// without stopping) and the timestamp origin (bits 3:1).
+    fn timestamp_data(&self, clock: u64) -> [u8; TIMESTAMP_SIZE] {
+        let elapsed = clock.wrapping_sub(self.timestamp_at);
+        let now = self.timestamp.wrapping_add(elapsed) & TIMESTAMP_MASK;
+        let mut d = now.to_le_bytes();
+        if let Some(attr) = d.get_mut(6) {
+            *attr = u8::from(self.timestamp_set) << 1;
+        }
+        d
     }
 
     /// The value of feature `fid` (a supported one) as Get Features reports it.
@@ -122,6 +160,7 @@ fn supported(fid: u8) -> bool {
             | feature::NUMBER_OF_QUEUES
             | feature::INTERRUPT_COALESCING
             | feature::ASYNC_EVENT_CONFIG
+            | feature::TIMESTAMP
     )
 }
 
@@ -146,7 +185,12 @@ fn queue_entries(sqe: &Sqe, max: u16) -> Result<u32, Status> {
 
 impl<const QUEUES: usize> Controller<QUEUES> {
     /// Executes admin command `sqe`.
-    pub(super) fn admin<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Outcome {
+    pub(super) fn admin<M: HostMemory, B: Backing>(
+        &mut self,
+        sqe: &Sqe,
+        mem: &mut M,
+        backing: &mut B,
+    ) -> Outcome {
         if let Err(s) = check_cdw0(sqe) {
             return Outcome::Complete(Err(s));
         }
@@ -160,8 +204,8 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             // Commands complete as soon as they are fetched: there is never anything to abort.
             // DW0 bit 0 set: command not aborted.
             opcode::ABORT => Ok(1),
-            opcode::SET_FEATURES => self.set_features(sqe),
-            opcode::GET_FEATURES => self.get_features(sqe),
+            opcode::SET_FEATURES => self.set_features(sqe, mem),
+            opcode::GET_FEATURES => self.get_features(sqe, mem),
             opcode::ASYNC_EVENT_REQUEST => {
                 return if self.events.hold(sqe.cid()) {
                     Outcome::Held
@@ -169,7 +213,10 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                     Outcome::Complete(Err(Status::AER_LIMIT_EXCEEDED))
                 };
             }
+            opcode::FIRMWARE_COMMIT => self.firmware.commit(sqe.cdw10),
+            opcode::FIRMWARE_IMAGE_DOWNLOAD => self.firmware_download(sqe, mem),
             opcode::KEEP_ALIVE => Ok(0),
+            opcode::FORMAT_NVM => self.format_nvm(sqe, backing),
             _ => Err(Status::INVALID_OPCODE),
         };
         Outcome::Complete(r)
@@ -278,6 +325,9 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         if sqe.cdw10 & 0xff00 != 0 {
             return Err(Status::INVALID_FIELD);
         }
+        // What the structures need of the namespaces' state, taken before `buf` is borrowed.
+        let format = self.active_format(sqe.nsid);
+        let attached = self.attached_mask();
         self.buf.fill(0);
         let out = self
             .buf
@@ -286,18 +336,26 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         let p = &self.params;
         match sqe.cdw10 as u8 {
             0x00 => {
-                let ns = p.namespace(sqe.nsid).ok_or(Status::INVALID_NAMESPACE)?;
-                identify::namespace(p, sqe.nsid, ns, out);
+                p.namespace(sqe.nsid).ok_or(Status::INVALID_NAMESPACE)?;
+                // An inactive (allocated but detached) NSID reads as zeroes.
+                if let Some((ns, index)) = format {
+                    identify::namespace(p, sqe.nsid, &ns, index, out);
+                }
             }
-            0x01 => identify::controller(p, out),
+            0x01 => identify::controller(p, self.firmware.running(), out),
             0x02 => {
                 if sqe.nsid >= 0xffff_fffe {
                     return Err(Status::INVALID_NAMESPACE);
                 }
-                identify::active_list(p, sqe.nsid, out);
+                identify::active_list(attached, sqe.nsid, out);
             }
             0x03 => {
                 p.namespace(sqe.nsid).ok_or(Status::INVALID_NAMESPACE)?;
+                // Allocated but inactive: the base specification's rule for inactive NSIDs
+                // (Invalid Field in Command), which CNS 03h refers to.
+                if format.is_none() {
+                    return Err(Status::INVALID_FIELD);
+                }
                 identify::descriptors(p, sqe.nsid, out);
             }
             _ => return Err(Status::INVALID_FIELD),
@@ -307,7 +365,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         Ok(0)
     }
 
-    fn set_features(&mut self, sqe: &Sqe) -> Result<u32, Status> {
+    fn set_features<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
         let fid = sqe.cdw10 as u8;
         if sqe.cdw10 & 0x7fff_ff00 != 0 || !supported(fid) {
             return Err(Status::INVALID_FIELD);
@@ -315,6 +373,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         if sqe.cdw10 & 1 << 31 != 0 {
             return Err(Status::FEATURE_NOT_SAVEABLE);
         }
+        let page = self.page_size();
         let v = sqe.cdw11;
         let f = &mut self.features;
         match fid {
@@ -336,6 +395,15 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 f.cq_alloc = ncqr.min(max);
             }
             feature::INTERRUPT_COALESCING => f.coalescing = v & 0xffff,
+            feature::TIMESTAMP => {
+                // Bytes 5:0 are the timestamp; the attributes are the controller's to report.
+                let mut d = [0u8; TIMESTAMP_SIZE];
+                let mut prp = Prp::new(sqe.prp1, sqe.prp2, TIMESTAMP_SIZE as u64, page)?;
+                copy_in(mem, &mut prp, &mut d)?;
+                f.timestamp = u64::from_le_bytes(d) & TIMESTAMP_MASK;
+                f.timestamp_at = self.clock;
+                f.timestamp_set = true;
+            }
             _ => f.async_config = v & ASYNC_CONFIG_SUPPORTED,
         }
         Ok(match fid {
@@ -344,18 +412,46 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         })
     }
 
-    fn get_features(&mut self, sqe: &Sqe) -> Result<u32, Status> {
+    fn get_features<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
         let fid = sqe.cdw10 as u8;
         if sqe.cdw10 & 0xffff_f800 != 0 || !supported(fid) {
             return Err(Status::INVALID_FIELD);
         }
-        match sqe.cdw10 >> 8 & 7 {
-            0 => Ok(self.features.get(fid)),
-            // Default and saved: nothing is saveable, so the saved value is the default.
-            1 | 2 => Ok(Features::new(&self.params).get(fid)),
-            3 => Ok(CAPABILITIES_CHANGEABLE),
-            _ => Err(Status::INVALID_FIELD),
+        // Default and saved: nothing is saveable, so the saved value is the default (for the
+        // Timestamp, zero with origin 000b, not counting).
+        let f = match sqe.cdw10 >> 8 & 7 {
+            0 => self.features,
+            1 | 2 => Features {
+                timestamp_at: self.clock,
+                ..Features::new(&self.params)
+            },
+            3 => return Ok(CAPABILITIES_CHANGEABLE),
+            _ => return Err(Status::INVALID_FIELD),
+        };
+        if fid == feature::TIMESTAMP {
+            let d = f.timestamp_data(self.clock);
+            let mut prp = Prp::new(sqe.prp1, sqe.prp2, d.len() as u64, self.page_size())?;
+            copy_out(mem, &mut prp, &d)?;
         }
+        Ok(f.get(fid))
+    }
+
+    /// Firmware Image Download: NUMD (CDW10, 0-based) dwords at dword offset OFST (CDW11).
+    /// The data is read from the host and dropped; only which ranges arrived is kept.
+    fn firmware_download<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
+        let count = u64::from(sqe.cdw10) + 1;
+        let len = count * 4;
+        if len > self.params.max_transfer() {
+            return Err(Status::INVALID_FIELD);
+        }
+        let page = self.page_size();
+        let buf = &mut self.buf;
+        self.firmware
+            .download(u64::from(sqe.cdw11), count, || {
+                let mut prp = Prp::new(sqe.prp1, sqe.prp2, len, page)?;
+                discard_in(mem, &mut prp, buf)
+            })?;
+        Ok(0)
     }
 
     fn get_log_page<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
@@ -366,10 +462,11 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         let len = numd * 4;
         let offset = u64::from(sqe.cdw13) << 32 | u64::from(sqe.cdw12);
         self.buf.fill(0);
-        let size = self
-            .logs
-            .build(lid, &self.params, &mut self.buf)
-            .ok_or(Status::INVALID_LOG_PAGE)?;
+        let size = match lid {
+            log_id::FIRMWARE_SLOT => Some(self.firmware.slot_log(&mut self.buf)),
+            _ => self.logs.build(lid, &mut self.buf),
+        }
+        .ok_or(Status::INVALID_LOG_PAGE)?;
         if len > self.params.max_transfer() || offset % 4 != 0 {
             return Err(Status::INVALID_FIELD);
         }
@@ -384,8 +481,13 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         let src = self.buf.get(start..size).unwrap_or(&[]);
         let mut prp = Prp::new(sqe.prp1, sqe.prp2, len, page)?;
         copy_out(mem, &mut prp, src)?;
-        if lid == log_id::ERROR && !rae {
-            self.events.unmask_errors();
+        match lid {
+            log_id::ERROR if !rae => self.events.unmask_errors(),
+            log_id::CHANGED_NAMESPACES if !rae => {
+                self.logs.clear_changed_namespaces();
+                self.events.clear_notices();
+            }
+            _ => {}
         }
         Ok(0)
     }

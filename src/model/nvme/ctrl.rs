@@ -3,8 +3,10 @@
 //! The controller: registers, state machine, doorbells and the processing loop.
 
 use super::admin::{Features, Outcome};
+use super::firmware::Firmware;
 use super::logs::{aen, Events, Logs};
-use super::params::{ParamError, Params};
+use super::ns::NsState;
+use super::params::{ParamError, Params, MAX_NAMESPACES};
 use super::queue::{fits, Cq, Cqe, Deferred, Sq, Sqe, CQE_SIZE, SQE_SIZE};
 use super::regs::{self, Cc};
 use super::status::Status;
@@ -126,6 +128,12 @@ pub struct Controller<const QUEUES: usize> {
     pub(super) features: Features,
     pub(super) events: Events,
     pub(super) logs: Logs,
+    /// Attachment and format of the allocated namespaces (kept across resets).
+    pub(super) namespaces: [NsState; MAX_NAMESPACES],
+    /// Firmware slots (kept across resets).
+    pub(super) firmware: Firmware,
+    /// Milliseconds counted by [`Controller::advance_time`] (kept across resets, wraps).
+    pub(super) clock: u64,
     /// The submission queue the next round robin pass starts at.
     pub(super) rr: usize,
     pub(super) buf: [u8; BUF_SIZE],
@@ -161,6 +169,9 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             features: Features::new(&params),
             events: Events::NEW,
             logs: Logs::NEW,
+            namespaces: NsState::initial(&params),
+            firmware: Firmware::new(&params),
+            clock: 0,
             rr: 0,
             buf: [0; BUF_SIZE],
         })
@@ -199,6 +210,9 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             addr_of_mut!((*p).features).write(Features::new(&params));
             addr_of_mut!((*p).events).write(Events::NEW);
             addr_of_mut!((*p).logs).write(Logs::NEW);
+            addr_of_mut!((*p).namespaces).write(NsState::initial(&params));
+            addr_of_mut!((*p).firmware).write(Firmware::new(&params));
+            addr_of_mut!((*p).clock).write(0);
             addr_of_mut!((*p).rr).write(0);
             addr_of_mut!((*p).buf).cast::<u8>().write_bytes(0, BUF_SIZE);
             Ok(slot.assume_init_mut())
@@ -228,6 +242,15 @@ impl<const QUEUES: usize> Controller<QUEUES> {
     /// Whether the volatile write cache is enabled (feature 06h).
     pub fn write_cache_enabled(&self) -> bool {
         self.features.write_cache
+    }
+
+    /// Lets `ms` milliseconds pass on the controller's clock, which the Timestamp feature
+    /// (0Eh) counts from: the model has no clock of its own, so the caller calls this as real
+    /// (or simulated) time goes by, at whatever granularity it likes. Get Features Timestamp
+    /// reports the value last set plus the milliseconds passed since (or the milliseconds
+    /// since the last controller reset, origin 000b, if none was set). Works in any state.
+    pub fn advance_time(&mut self, ms: u64) {
+        self.clock = self.clock.wrapping_add(ms);
     }
 
     /// Submission queue `qid`, if it exists.
@@ -357,8 +380,10 @@ impl<const QUEUES: usize> Controller<QUEUES> {
     }
 
     /// CC.EN 1 -> 0: controller reset, from any enabled state to Disabled. Deletes every
-    /// queue, drops outstanding Asynchronous Event Requests and pending events, and restores
-    /// feature defaults and INTMS. Logs and AQA/ASQ/ACQ are kept.
+    /// queue, drops outstanding Asynchronous Event Requests and pending events, restores
+    /// feature defaults and INTMS (the Timestamp restarts from zero), and drops a partial
+    /// firmware download and activates the firmware committed for the next reset. Logs,
+    /// namespaces (attachment and format), firmware slots and AQA/ASQ/ACQ are kept.
     fn reset(&mut self) {
         match self.state {
             State::Disabled => {}
@@ -371,7 +396,9 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 self.sqs.fill(Sq::NONE);
                 self.cqs.fill(Cq::NONE);
                 self.features = Features::new(&self.params);
+                self.features.timestamp_at = self.clock;
                 self.events = Events::NEW;
+                self.firmware.reset();
                 self.intms = 0;
                 self.held_irqs = 0;
                 self.rr = 0;
@@ -734,7 +761,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         // QUEUES <= 65536.
         let sqid = qid as u16;
         let r = if qid == 0 {
-            match self.admin(&sqe, mem) {
+            match self.admin(&sqe, mem, backing) {
                 Outcome::Complete(r) => r,
                 Outcome::Held => return true,
             }

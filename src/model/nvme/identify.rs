@@ -3,42 +3,60 @@
 //! Identify data structures (4096 bytes each).
 
 use super::admin::{ABORT_LIMIT, AER_SLOTS};
+use super::firmware::{Revision, FIRMWARE_SLOTS};
 use super::logs::{put, ERROR_LOG_ENTRIES};
+use super::ns::LBA_FORMATS;
 use super::params::{Namespace, Params};
 use super::regs::VERSION;
 
 /// Size of every Identify data structure.
 pub(super) const SIZE: usize = 4096;
 
-/// Identify Controller ONCS: Compare, Dataset Management, Write Zeroes.
-pub(super) const ONCS: u16 = 1 << 0 | 1 << 2 | 1 << 3;
+/// Identify Controller OACS: Format NVM, Firmware Commit and Firmware Image Download.
+pub(super) const OACS: u16 = 1 << 1 | 1 << 2;
+/// Identify Controller OAES: Namespace Attribute Notices.
+pub(super) const OAES: u32 = 1 << 8;
+/// Identify Controller FRMW: slot 1 read-only, the number of slots, activation without reset.
+pub(super) const FRMW: u8 = 1 | FIRMWARE_SLOTS << 1 | 1 << 4;
+/// Identify Controller LPA: Commands Supported and Effects log, extended Get Log Page data
+/// (NUMDU, offsets).
+pub(super) const LPA: u8 = 1 << 1 | 1 << 2;
+/// Identify Controller FWUG: no restriction on firmware download granularity (dwords).
+pub(super) const FWUG: u8 = 0xff;
+/// Identify Controller ONCS: Compare, Dataset Management, Write Zeroes, Timestamp.
+pub(super) const ONCS: u16 = 1 << 0 | 1 << 2 | 1 << 3 | 1 << 6;
 /// Identify Controller VWC: a volatile write cache is present, and Flush with the broadcast
 /// NSID (0xffffffff) is supported.
 pub(super) const VWC: u8 = 0x07;
 /// Identify Namespace DLFEAT: deallocated blocks read as zeroes; Write Zeroes may deallocate.
 pub(super) const DLFEAT: u8 = 0x09;
 
-/// Identify Controller (CNS 01h) into `buf` (zeroed by the caller).
-pub(super) fn controller(p: &Params, buf: &mut [u8]) {
+/// Identify Controller (CNS 01h) into `buf` (zeroed by the caller); `firmware` is the running
+/// revision.
+pub(super) fn controller(p: &Params, firmware: &Revision, buf: &mut [u8]) {
     put(buf, 0, &p.vendor_id().to_le_bytes());
     put(buf, 2, &p.subsystem_vendor_id().to_le_bytes());
     put(buf, 4, p.serial());
     put(buf, 24, p.model());
-    put(buf, 64, p.firmware());
+    put(buf, 64, firmware);
     put(buf, 77, &[p.mdts()]);
     put(buf, 80, &VERSION.to_le_bytes());
+    put(buf, 92, &OAES.to_le_bytes());
     // CNTRLTYPE: I/O controller.
     put(buf, 111, &[1]);
+    put(buf, 256, &OACS.to_le_bytes());
     put(buf, 258, &[ABORT_LIMIT - 1, AER_SLOTS as u8 - 1]);
-    // FRMW: one firmware slot, read-only. LPA: extended Get Log Page data (NUMDU, offsets).
-    put(buf, 260, &[0x03, 0x04, ERROR_LOG_ENTRIES as u8 - 1]);
+    put(buf, 260, &[FRMW, LPA, ERROR_LOG_ENTRIES as u8 - 1]);
     // WCTEMP 343 K, CCTEMP 358 K.
     put(buf, 266, &343u16.to_le_bytes());
     put(buf, 268, &358u16.to_le_bytes());
+    put(buf, 319, &[FWUG]);
     // SQES, CQES: required and maximum entry sizes 2^6 and 2^4.
     put(buf, 512, &[0x66, 0x44]);
     put(buf, 516, &p.namespace_count().to_le_bytes());
     put(buf, 520, &ONCS.to_le_bytes());
+    // FNA (524) stays 0: Format NVM and secure erase work per namespace, there is no
+    // cryptographic erase, and Format NVM takes the broadcast NSID.
     put(buf, 525, &[VWC]);
     // SUBNQN.
     let prefix = b"nqn.2024-11.dev.nvmock:";
@@ -63,24 +81,31 @@ fn nguid(p: &Params, nsid: u32) -> [u8; 16] {
     id
 }
 
-/// Identify Namespace (CNS 00h) of namespace `nsid` into `buf` (zeroed by the caller).
-pub(super) fn namespace(p: &Params, nsid: u32, ns: &Namespace, buf: &mut [u8]) {
+/// Identify Namespace (CNS 00h) of active namespace `nsid`, `ns` in its current format, LBA
+/// format `index`, into `buf` (zeroed by the caller).
+pub(super) fn namespace(p: &Params, nsid: u32, ns: &Namespace, index: u8, buf: &mut [u8]) {
     let blocks = ns.blocks().to_le_bytes();
     put(buf, 0, &blocks); // NSZE
     put(buf, 8, &blocks); // NCAP
     put(buf, 16, &blocks); // NUSE
+    // NLBAF (0-based), FLBAS: the format index, bits 3:0 and 6:5; no extended metadata.
+    put(buf, 25, &[LBA_FORMATS.len() as u8 - 1, index & 0xf | (index >> 4 & 3) << 5]);
     put(buf, 33, &[DLFEAT]);
     put(buf, 48, &ns.bytes().to_le_bytes()); // NVMCAP (128 bits)
     put(buf, 104, &nguid(p, nsid));
-    // LBA format 0 (the only one, NLBAF = 0, FLBAS = 0): no metadata, LBADS.
-    put(buf, 128, &(u32::from(ns.lba_shift()) << 16).to_le_bytes());
+    // LBA formats: no metadata, LBADS, best relative performance.
+    for (i, shift) in LBA_FORMATS.iter().enumerate() {
+        put(buf, 128 + 4 * i, &(u32::from(*shift) << 16).to_le_bytes());
+    }
 }
 
-/// Active Namespace ID list (CNS 02h): the active NSIDs above `nsid`, ascending, into `buf`
-/// (zeroed by the caller).
-pub(super) fn active_list(p: &Params, nsid: u32, buf: &mut [u8]) {
-    let ids = nsid.saturating_add(1)..=p.namespace_count();
-    for (i, id) in ids.take(SIZE / 4).enumerate() {
+/// Active Namespace ID list (CNS 02h): the active NSIDs (bit `n - 1` of `active` for NSID
+/// `n`) above `nsid`, ascending, into `buf` (zeroed by the caller).
+pub(super) fn active_list(active: u32, nsid: u32, buf: &mut [u8]) {
+    let ids = (1u32..=32)
+        .filter(|&n| n > nsid && active >> (n - 1) & 1 != 0)
+        .take(SIZE / 4);
+    for (i, id) in ids.enumerate() {
         put(buf, i * 4, &id.to_le_bytes());
     }
 }

@@ -4,7 +4,7 @@
 
 use super::admin::check_cdw0;
 use super::ctrl::Controller;
-use super::params::Namespace;
+use super::ns::NSID_ALL;
 use super::prp::{copy_in, Prp};
 use super::queue::Sqe;
 use super::status::Status;
@@ -26,8 +26,6 @@ pub mod opcode {
     pub const DATASET_MANAGEMENT: u8 = 0x09;
 }
 
-/// The broadcast namespace ID.
-const NSID_ALL: u32 = 0xffff_ffff;
 /// Write Zeroes CDW12: deallocate.
 const WZ_DEAC: u32 = 1 << 25;
 /// Dataset Management CDW11: attribute deallocate.
@@ -133,21 +131,17 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         }
     }
 
-    fn namespace(&self, nsid: u32) -> Result<Namespace, Status> {
-        self.params
-            .namespace(nsid)
-            .copied()
-            .ok_or(Status::INVALID_NAMESPACE)
-    }
-
+    /// Flush: namespace `nsid`, or every attached namespace for the broadcast NSID.
     fn flush<B: Backing>(&mut self, sqe: &Sqe, backing: &mut B) -> Result<u32, Status> {
         if sqe.nsid == NSID_ALL {
             for nsid in 1..=self.params.namespace_count() {
-                backing.flush(nsid).map_err(|_| Status::WRITE_FAULT)?;
+                if self.is_attached(nsid) {
+                    backing.flush(nsid).map_err(|_| Status::WRITE_FAULT)?;
+                }
             }
             return Ok(0);
         }
-        self.namespace(sqe.nsid)?;
+        self.active_namespace(sqe.nsid)?;
         backing.flush(sqe.nsid).map_err(|_| Status::WRITE_FAULT)?;
         Ok(0)
     }
@@ -159,7 +153,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         mem: &mut M,
         backing: &mut B,
     ) -> Result<u32, Status> {
-        let ns = self.namespace(sqe.nsid)?;
+        let ns = self.active_namespace(sqe.nsid)?;
         let (slba, nlb) = lba_range(sqe);
         // At most 2^16 blocks of at most 2^12 bytes: no overflow.
         if nlb << ns.lba_shift() > self.params.max_transfer() {
@@ -176,7 +170,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
     }
 
     fn write_zeroes<B: Backing>(&mut self, sqe: &Sqe, backing: &mut B) -> Result<u32, Status> {
-        let ns = self.namespace(sqe.nsid)?;
+        let ns = self.active_namespace(sqe.nsid)?;
         let (slba, nlb) = lba_range(sqe);
         let (offset, len) = ns.range(slba, nlb).ok_or(Status::LBA_OUT_OF_RANGE)?;
         let r = if sqe.cdw12 & WZ_DEAC != 0 {
@@ -196,7 +190,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         mem: &mut M,
         backing: &mut B,
     ) -> Result<u32, Status> {
-        let ns = self.namespace(sqe.nsid)?;
+        let ns = self.active_namespace(sqe.nsid)?;
         let count = (sqe.cdw10 & 0xff) as usize + 1;
         let len = count * DSM_RANGE;
         let mut prp = Prp::new(sqe.prp1, sqe.prp2, len as u64, self.page_size())?;

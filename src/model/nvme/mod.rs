@@ -62,10 +62,12 @@
 
 mod admin;
 mod ctrl;
+mod firmware;
 pub mod function;
 mod identify;
 mod io;
 mod logs;
+mod ns;
 mod params;
 mod prp;
 mod queue;
@@ -76,8 +78,10 @@ mod status;
 pub use admin::opcode as admin_opcode;
 pub use admin::{feature, AER_SLOTS};
 pub use ctrl::{Controller, EnableError, MmioError, Progress, QueueInfo, State, BUF_SIZE};
+pub use firmware::FIRMWARE_IMAGE_MAX;
 pub use io::opcode as io_opcode;
 pub use logs::{aen, log_id, ERROR_LOG_ENTRIES};
+pub use ns::NsError;
 pub use params::{Config, Namespace, NamespaceConfig, ParamError, Params, MAX_MDTS};
 pub use params::{MAX_NAMESPACES, MAX_VECTORS};
 pub use prp::{Prp, Segment};

@@ -202,3 +202,28 @@ pub(super) fn copy_in<M: HostMemory>(
     }
     Ok(())
 }
+
+/// Reads the whole transfer of `prp` from host memory, `scratch` at a time, and drops it: for
+/// data the controller only needs to have received (Internal Error for an empty `scratch`).
+pub(super) fn discard_in<M: HostMemory>(
+    mem: &mut M,
+    prp: &mut Prp,
+    scratch: &mut [u8],
+) -> Result<(), Status> {
+    if scratch.is_empty() {
+        return Err(Status::INTERNAL_ERROR);
+    }
+    while let Some(seg) = prp.next_segment(mem)? {
+        let mut addr = seg.addr;
+        let mut left = seg.len;
+        while left > 0 {
+            let n = usize::try_from(left).unwrap_or(usize::MAX).min(scratch.len());
+            let d = scratch.get_mut(..n).ok_or(Status::INTERNAL_ERROR)?;
+            mem.read(addr, d)
+                .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
+            addr = addr.wrapping_add(n as u64);
+            left -= n as u64;
+        }
+    }
+    Ok(())
+}
