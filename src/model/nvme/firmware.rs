@@ -91,7 +91,7 @@ impl Pieces {
 
     /// Whether the pieces make one image: a single range from offset 0.
     fn complete(&self) -> bool {
-        matches!(self.ranges(), [(0, _)])
+        matches!(self.ranges(), [(0, _), ..])
     }
 }
 
@@ -217,7 +217,7 @@ impl Firmware {
                 let idle = (2..=FIRMWARE_SLOTS).find(|&s| s != self.active && Some(s) != self.next);
                 free.or(idle).ok_or(Status::INVALID_FIRMWARE_SLOT)
             }
-            1..=FIRMWARE_SLOTS => Ok(fs),
+            2..=FIRMWARE_SLOTS => Ok(fs),
             // Slot 1 is read-only; there are no others.
             _ => Err(Status::INVALID_FIRMWARE_SLOT),
         }
