@@ -42,7 +42,10 @@ fn download(h: &mut Host) {
 fn identify_and_initial_slots() {
     let mut h = Host::ready();
     let (_, id) = h.identify(1, 0);
-    assert_eq!(id[260], 0x1f, "FRMW: slot 1 read-only, 7 slots, activation without reset");
+    assert_eq!(
+        id[260], 0x1f,
+        "FRMW: slot 1 read-only, 7 slots, activation without reset"
+    );
     assert_eq!(le16(&id, 256) & 4, 4, "OACS: firmware download and commit");
     assert_eq!(id[319], 0xff, "FWUG: no restriction");
     assert_eq!(&id[64..72], FACTORY);
@@ -100,13 +103,20 @@ fn replacing_the_active_slot_takes_effect_at_reset() {
     assert_eq!(h.firmware_revision(), image(1));
     download(&mut h);
     assert_status(&h.fw_commit(2, REPLACE), Status::SUCCESS);
-    assert_eq!(h.firmware_revision(), image(1), "still running the old image");
-    assert_eq!(slots(&mut h), (2, {
-        let mut v = vec![[0u8; 8]; 7];
-        v[0] = *FACTORY;
-        v[1] = image(2);
-        v
-    }));
+    assert_eq!(
+        h.firmware_revision(),
+        image(1),
+        "still running the old image"
+    );
+    assert_eq!(
+        slots(&mut h),
+        (2, {
+            let mut v = vec![[0u8; 8]; 7];
+            v[0] = *FACTORY;
+            v[1] = image(2);
+            v
+        })
+    );
     h.reset();
     assert_eq!(h.firmware_revision(), image(2));
 }
@@ -217,7 +227,10 @@ fn slot_selection_and_errors() {
     let mut h = Host::ready();
     download(&mut h);
     assert_status(&h.fw_commit(1, REPLACE), Status::INVALID_FIRMWARE_SLOT);
-    assert_status(&h.fw_commit(1, REPLACE_ACTIVATE), Status::INVALID_FIRMWARE_SLOT);
+    assert_status(
+        &h.fw_commit(1, REPLACE_ACTIVATE),
+        Status::INVALID_FIRMWARE_SLOT,
+    );
     // The failed commits left the image.
     for ca in [0b100, 0b101, 0b110, 0b111] {
         assert_status(&h.fw_commit(2, ca), Status::INVALID_FIELD);
@@ -251,7 +264,10 @@ fn slot_selection_and_errors() {
 enum FwOp {
     /// Units `start..start + len` (a unit is 256 dwords).
     Download(u32, u32),
-    Commit { fs: u32, ca: u32 },
+    Commit {
+        fs: u32,
+        ca: u32,
+    },
     Reset,
 }
 
@@ -282,9 +298,7 @@ impl FwModel {
     }
 
     fn complete(&self) -> bool {
-        !self.units.is_empty()
-            && self.units.contains(&0)
-            && Self::runs(&self.units) == 1
+        !self.units.is_empty() && self.units.contains(&0) && Self::runs(&self.units) == 1
     }
 
     fn writable(&self, fs: usize) -> Result<usize, Status> {

@@ -29,7 +29,11 @@ fn effects(h: &mut Host) -> Vec<u32> {
 fn identify_advertises_the_new_features() {
     let mut h = Host::ready();
     let (_, id) = h.identify(1, 0);
-    assert_eq!(le16(&id, 256), 0b110, "OACS: Format NVM, firmware download/commit");
+    assert_eq!(
+        le16(&id, 256),
+        0b110,
+        "OACS: Format NVM, firmware download/commit"
+    );
     assert_eq!(id[261] & 0b110, 0b110, "LPA: effects log, extended data");
     assert_eq!(le16(&id, 520) & 1 << 6, 1 << 6, "ONCS: timestamp");
     assert_eq!(le32(&id, 92), 1 << 8, "OAES: namespace attribute notices");
@@ -47,8 +51,14 @@ fn commands_supported_and_effects() {
         admin[usize::from(admin_opcode::FORMAT_NVM)],
         CSUPP | LBCC | NCC | CSE_ANY_NAMESPACE
     );
-    assert_eq!(admin[usize::from(admin_opcode::FIRMWARE_COMMIT)], CSUPP | CCC);
-    assert_eq!(admin[usize::from(admin_opcode::FIRMWARE_IMAGE_DOWNLOAD)], CSUPP);
+    assert_eq!(
+        admin[usize::from(admin_opcode::FIRMWARE_COMMIT)],
+        CSUPP | CCC
+    );
+    assert_eq!(
+        admin[usize::from(admin_opcode::FIRMWARE_IMAGE_DOWNLOAD)],
+        CSUPP
+    );
     for op in [
         admin_opcode::DELETE_IO_SQ,
         admin_opcode::CREATE_IO_SQ,
@@ -91,12 +101,20 @@ fn effects_log_matches_what_executes() {
         }
         let c = h.admin(&Sqe::new(op, 0x100 + u16::from(op)));
         let supported = c.status.code() != Status::INVALID_OPCODE.code();
-        assert_eq!(e[usize::from(op)] & CSUPP != 0, supported, "admin {op:#x}: {c:x?}");
+        assert_eq!(
+            e[usize::from(op)] & CSUPP != 0,
+            supported,
+            "admin {op:#x}: {c:x?}"
+        );
     }
     for op in 0..=255u8 {
         let c = h.exec(1, &Sqe::new(op, 0x200 + u16::from(op)));
         let supported = c.status.code() != Status::INVALID_OPCODE.code();
-        assert_eq!(e[256 + usize::from(op)] & CSUPP != 0, supported, "I/O {op:#x}: {c:x?}");
+        assert_eq!(
+            e[256 + usize::from(op)] & CSUPP != 0,
+            supported,
+            "I/O {op:#x}: {c:x?}"
+        );
     }
 }
 

@@ -106,7 +106,10 @@ fn detached_namespace_is_inactive() {
     }
     assert_eq!(h.disk.ns[0][5 * 512..6 * 512], data[..], "untouched");
     // The broadcast flush reaches only the attached namespace.
-    assert_status(&io(&mut h, io_opcode::FLUSH, 0xffff_ffff, 0, 512), Status::SUCCESS);
+    assert_status(
+        &io(&mut h, io_opcode::FLUSH, 0xffff_ffff, 0, 512),
+        Status::SUCCESS,
+    );
     assert_eq!(h.disk.flushes, vec![2]);
     assert_status(&io(&mut h, io_opcode::READ, NS2, 0, 4096), Status::SUCCESS);
 
@@ -225,7 +228,11 @@ fn notice_waits_for_a_request_and_is_dropped_by_a_read() {
     assert!(!h.ctrl.has_work(0), "no request to report it in");
     aer(&mut h, 0xa0);
     let c = h.reap(0);
-    assert_eq!((c.len(), c[0].result), (1, NOTICE), "reported once a request comes");
+    assert_eq!(
+        (c.len(), c[0].result),
+        (1, NOTICE),
+        "reported once a request comes"
+    );
 
     // Read the log with RAE cleared before a request comes: the notice is gone.
     assert_eq!(h.changed_namespaces(false), vec![1]);
@@ -264,10 +271,7 @@ fn error_events_and_notices_are_masked_apart() {
     assert_eq!((c[0].cid, c[0].result), (0xa0, 0x0001_0000));
     assert_eq!((c[1].cid, c[1].result), (0xa1, NOTICE));
     // Reading the error log does not unmask notices.
-    assert_status(
-        &h.log(log_id::ERROR, 64, 0, false, 0).0,
-        Status::SUCCESS,
-    );
+    assert_status(&h.log(log_id::ERROR, 64, 0, false, 0).0, Status::SUCCESS);
     h.ctrl.attach_namespace(NS1).unwrap();
     h.run();
     assert!(h.reap(0).is_empty());
@@ -290,7 +294,11 @@ fn format_changes_the_block_size() {
 
     assert_status(&h.format(NS1, LBAF1), Status::SUCCESS);
     assert_eq!(h.ctrl.lba_size(NS1), Some(4096));
-    assert_eq!(h.ctrl.params().namespace(NS1), Some(&params_ns), "params unchanged");
+    assert_eq!(
+        h.ctrl.params().namespace(NS1),
+        Some(&params_ns),
+        "params unchanged"
+    );
     assert!(h.disk.ns[0].iter().all(|&b| b == 0), "user data erased");
     let (_, id) = h.identify(0, NS1);
     assert_eq!(le64(&id, 0), 256, "NSZE in 4 KiB blocks");
@@ -423,7 +431,11 @@ fn format_backing_failure() {
     let mut h = Host::ready();
     h.disk.fail = true;
     let c = h.format(NS1, LBAF1);
-    assert_eq!(c.status, Status::WRITE_FAULT, "a media error, may be retried");
+    assert_eq!(
+        c.status,
+        Status::WRITE_FAULT,
+        "a media error, may be retried"
+    );
     assert_eq!(h.ctrl.lba_size(NS1), Some(512), "old format kept");
     assert!(h.changed_namespaces(false).is_empty());
     h.disk.fail = false;

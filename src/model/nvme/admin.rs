@@ -446,11 +446,10 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         }
         let page = self.page_size();
         let buf = &mut self.buf;
-        self.firmware
-            .download(u64::from(sqe.cdw11), count, || {
-                let mut prp = Prp::new(sqe.prp1, sqe.prp2, len, page)?;
-                discard_in(mem, &mut prp, buf)
-            })?;
+        self.firmware.download(u64::from(sqe.cdw11), count, || {
+            let mut prp = Prp::new(sqe.prp1, sqe.prp2, len, page)?;
+            discard_in(mem, &mut prp, buf)
+        })?;
         Ok(0)
     }
 

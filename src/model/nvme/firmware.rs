@@ -83,7 +83,10 @@ impl Pieces {
     }
 
     fn push(&mut self, r: (u32, u32)) -> Result<(), Status> {
-        let slot = self.ranges.get_mut(self.count).ok_or(Status::INVALID_FIELD)?;
+        let slot = self
+            .ranges
+            .get_mut(self.count)
+            .ok_or(Status::INVALID_FIELD)?;
         *slot = r;
         self.count += 1;
         Ok(())
@@ -91,7 +94,7 @@ impl Pieces {
 
     /// Whether the pieces make one image: a single range from offset 0.
     fn complete(&self) -> bool {
-        matches!(self.ranges(), [(0, _), ..])
+        matches!(self.ranges(), [(0, _)])
     }
 }
 

@@ -88,8 +88,15 @@ pub(super) fn namespace(p: &Params, nsid: u32, ns: &Namespace, index: u8, buf: &
     put(buf, 0, &blocks); // NSZE
     put(buf, 8, &blocks); // NCAP
     put(buf, 16, &blocks); // NUSE
-    // NLBAF (0-based), FLBAS: the format index, bits 3:0 and 6:5; no extended metadata.
-    put(buf, 25, &[LBA_FORMATS.len() as u8 - 1, index & 0xf | (index >> 4 & 3) << 5]);
+                           // NLBAF (0-based), FLBAS: the format index, bits 3:0 and 6:5; no extended metadata.
+    put(
+        buf,
+        25,
+        &[
+            LBA_FORMATS.len() as u8 - 1,
+            index & 0xf | (index >> 4 & 3) << 5,
+        ],
+    );
     put(buf, 33, &[DLFEAT]);
     put(buf, 48, &ns.bytes().to_le_bytes()); // NVMCAP (128 bits)
     put(buf, 104, &nguid(p, nsid));

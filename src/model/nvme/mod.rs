@@ -4,8 +4,9 @@
 //!
 //! This is the pure first layer of nvmock's NVMe emulator: the controller registers of BAR0,
 //! the admin and I/O queues, PRP data transfers, the admin commands a Linux host needs to bring
-//! a controller up, and the NVM I/O commands. It knows nothing about PCI configuration space,
-//! MSI-X tables or the kernel; a later adapter drives it:
+//! a controller up (and Format NVM, firmware download and commit, the Timestamp feature), and
+//! the NVM I/O commands. It knows nothing about PCI configuration space, MSI-X tables or the
+//! kernel; a later adapter drives it:
 //!
 //! - every MMIO access to BAR0 goes through [`Controller::mmio_read`] and
 //!   [`Controller::mmio_write`]; these only update registers and doorbells, never touch host
@@ -13,7 +14,10 @@
 //! - a worker calls [`Controller::process`] (or [`Controller::process_timed`]) whenever
 //!   [`Controller::has_work`] says so: it finishes enabling and shutdown, fetches commands
 //!   from submission queues round robin, executes them, posts completions and raises
-//!   interrupts, doing at most `budget` units of work per call.
+//!   interrupts, doing at most `budget` units of work per call;
+//! - [`Controller::attach_namespace`] and [`Controller::detach_namespace`] change which of the
+//!   namespaces of [`Params`] are active, at any time; [`Controller::advance_time`] tells the
+//!   controller that milliseconds have passed (for the Timestamp feature).
 //!
 //! Side effects go through traits the caller implements: [`HostMemory`] (guest-physical
 //! memory, for queues and data), [`Backing`] (namespace contents), [`InterruptSink`]
@@ -56,9 +60,49 @@
 //! - Abort never finds a command to abort (commands complete when fetched; held completions
 //!   have already executed) and completes with "command not aborted". Deleting a submission
 //!   queue drops the commands still in it, and posts its held completion if there is room.
-//! - The controller reports NVMe 1.4: one LBA format per namespace, no metadata, no
-//!   protection information, no SGLs, no fused operations, no namespace management, a
-//!   volatile write cache that is always present (Flush reaches [`Backing::flush`]).
+//! - Namespaces: those of [`Params`] are the allocated ones, all attached at first. A detached
+//!   (inactive) NSID reads as a zero-filled Identify Namespace and is left out of the Active
+//!   Namespace ID list; Identify Namespace Identification Descriptors (CNS 03h) for it fail
+//!   with Invalid Field in Command (the base specification's rule for inactive NSIDs, which
+//!   CNS 03h refers to); I/O commands and Format NVM to it fail with Invalid Namespace or
+//!   Format; broadcast Flush and Format NVM skip it. Attachment, formats and contents are
+//!   kept across controller resets.
+//! - Every attach, detach and successful Format NVM of a namespace (even to the format it
+//!   had) adds its NSID to the Changed Namespace List (each NSID once, ascending; with at most
+//!   16 namespaces it never overflows to FFFFFFFFh) and, if Asynchronous Event Configuration
+//!   bit 8 is set at that moment, queues a Namespace Attribute Changed notice. Get Log Page
+//!   04h with RAE cleared empties the list, unmasks notices and drops a notice not reported
+//!   yet; with RAE set it changes nothing. Error status events are reported before notices and
+//!   are masked separately (each by its own log page).
+//! - Format NVM: LBA format 0 (512-byte blocks) or 1 (4096-byte blocks), no metadata. A
+//!   namespace keeps its capacity in bytes; its block count is that divided by the block size,
+//!   rounded down, and a format that leaves no whole block fails with Invalid Format, as do
+//!   protection information and PIL set; MSET is ignored (there is no metadata). Secure erase
+//!   settings 000b and 001b both zero the whole namespace ([`Backing::zero`]); cryptographic
+//!   erase and reserved values are Invalid Field. Everything is checked before any namespace
+//!   is formatted; a backing failure completes with Write Fault, the failing namespace keeping
+//!   its format.
+//! - Firmware: seven slots, slot 1 read-only. Image bytes are not stored; pieces may arrive in
+//!   any order (overlaps fail with Overlapping Range), at most eight separate pieces and
+//!   [`FIRMWARE_IMAGE_MAX`] bytes (Invalid Field beyond). A commit that takes the downloaded
+//!   image consumes it even when it is incomplete (Invalid Firmware Image). Firmware Slot 0
+//!   picks a slot for a new image, but is Invalid Firmware Slot for activating an existing
+//!   one. Activation without reset (011b) is supported and instantaneous (no Firmware
+//!   Activation notices, CSTS.PP never set); 001b and 010b take effect at the next controller
+//!   reset (CC.EN 1 -> 0), which also drops a partial download. Committed images get the
+//!   revisions `IMG00001`, `IMG00002`, ...
+//! - Timestamp: counted from [`Controller::advance_time`] (Synch reads 0); zero with origin
+//!   000b after each controller reset, origin 001b once set; bytes 7:6 of the data Set Features
+//!   sends are ignored; the default (and saved) value reads as zero.
+//! - Commands Supported and Effects: Format NVM changes logical block contents and namespace
+//!   capabilities and wants no other command outstanding (CSE 010b); Firmware Commit may
+//!   change controller capabilities (the running revision); Write, Write Zeroes and Dataset
+//!   Management change logical block contents; no command changes the namespace inventory.
+//! - The controller reports NVMe 1.4: two LBA formats per namespace (512 and 4096 bytes), no
+//!   metadata, no protection information, no SGLs, no fused operations, no namespace
+//!   management or attachment commands (attachment is the caller's), no secure erase beyond
+//!   user data erase, no boot partitions, no firmware activation notices, a volatile write
+//!   cache that is always present (Flush reaches [`Backing::flush`]).
 
 mod admin;
 mod ctrl;
@@ -116,7 +160,8 @@ pub enum BackingError {
 /// The contents of the namespaces.
 ///
 /// Offsets are bytes from the start of namespace `nsid`. The model only asks for ranges that
-/// lie inside the namespace's capacity (as [`Params`] declares it).
+/// lie inside the namespace's capacity (as [`Params`] declares it, whatever the namespace's
+/// current LBA format; Format NVM zeroes all of it).
 pub trait Backing {
     /// Reads `buf.len()` bytes at `offset` of namespace `nsid`.
     fn read(&mut self, nsid: u32, offset: u64, buf: &mut [u8]) -> Result<(), BackingError>;

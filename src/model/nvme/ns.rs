@@ -112,7 +112,8 @@ impl<const QUEUES: usize> Controller<QUEUES> {
     /// The state of allocated namespace `nsid`.
     fn ns_state(&self, nsid: u32) -> Option<&NsState> {
         self.params.namespace(nsid)?;
-        self.namespaces.get(usize::try_from(nsid.checked_sub(1)?).ok()?)
+        self.namespaces
+            .get(usize::try_from(nsid.checked_sub(1)?).ok()?)
     }
 
     fn ns_state_mut(&mut self, nsid: u32) -> Option<&mut NsState> {

@@ -217,10 +217,11 @@ pub(super) fn discard_in<M: HostMemory>(
         let mut addr = seg.addr;
         let mut left = seg.len;
         while left > 0 {
-            let n = usize::try_from(left).unwrap_or(usize::MAX).min(scratch.len());
+            let n = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(scratch.len());
             let d = scratch.get_mut(..n).ok_or(Status::INTERNAL_ERROR)?;
-            mem.read(addr, d)
-                .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
+            mem.read(addr, d).map_err(|_| Status::DATA_TRANSFER_ERROR)?;
             addr = addr.wrapping_add(n as u64);
             left -= n as u64;
         }
