@@ -274,6 +274,8 @@ struct Engine {
     store: Store,
     /// The device was surprise-removed and its BAR now reads all ones.
     gone: bool,
+    /// When the model's clock (the Timestamp feature) was last advanced.
+    clock: Instant<Monotonic>,
 }
 
 /// Faults a test asks for; the poller applies them.
@@ -365,9 +367,17 @@ impl Shared {
                 shadow,
                 store,
                 gone,
+                clock,
             } = &mut *guard;
             if *gone {
                 return false;
+            }
+            // The controller's clock, in steps of at least 100 ms (the remainder of each
+            // step is dropped: under 1 %).
+            let ms = clock.elapsed().as_millis();
+            if ms >= 100 {
+                ctrl.advance_time(ms as u64);
+                *clock = Instant::now();
             }
             let pulled = shadow.pull(&self.bar, ctrl);
             let (mut p, mut raised) = (Default::default(), Raised(false));
@@ -511,6 +521,7 @@ impl NvmeDev {
                     shadow,
                     store: Store(namespaces),
                     gone: false,
+                    clock: Instant::now(),
                 }),
                 bar: BarMem {
                     ptr: region.host,
@@ -574,6 +585,34 @@ impl NvmeDev {
     /// Counters.
     pub(crate) fn stats(&self) -> &Stats {
         &self.shared.stats
+    }
+
+    /// Detaches namespace `nsid`: a hot remove, which the controller reports with a
+    /// Namespace Attribute Changed notice (if the driver asked for them) and the Changed
+    /// Namespace List log.
+    pub(crate) fn detach_namespace(&self, nsid: u32) -> Result {
+        self.shared
+            .engine
+            .lock()
+            .ctrl
+            .detach_namespace(nsid)
+            .map_err(|e| {
+                pr_err!("nvme: detach of namespace {} refused: {:?}\n", nsid, e);
+                EINVAL
+            })
+    }
+
+    /// Attaches namespace `nsid` again: a hot add, reported like [`NvmeDev::detach_namespace`].
+    pub(crate) fn attach_namespace(&self, nsid: u32) -> Result {
+        self.shared
+            .engine
+            .lock()
+            .ctrl
+            .attach_namespace(nsid)
+            .map_err(|e| {
+                pr_err!("nvme: attach of namespace {} refused: {:?}\n", nsid, e);
+                EINVAL
+            })
     }
 
     /// Fault injection.

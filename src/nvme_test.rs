@@ -122,6 +122,36 @@ mod tests {
         Ok(())
     }
 
+    /// Waits until the namespace's block device is there (`want`) or gone.
+    fn wait_ns(dev: &NvmeDev, want: bool) -> bool {
+        for _ in 0..WAIT_MS / 10 {
+            if crate::blk_io::nvme_namespace_devt(dev.pdev()).is_some() == want {
+                return true;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        false
+    }
+
+    /// Namespace hot remove and hot add: the controller raises a Namespace Attribute Changed
+    /// notice, and the driver rescans and removes or adds the block device.
+    #[test]
+    fn namespace_hot_remove_and_add_reach_the_driver() -> Result {
+        let dev = NvmeDev::new(&Profile {
+            id: 103,
+            ns_mib: 4,
+            ..Default::default()
+        })?;
+        check!(wait_ns(&dev, true));
+        dev.detach_namespace(1)?;
+        check!(wait_ns(&dev, false));
+        check!(dev.detach_namespace(1).is_err());
+        dev.attach_namespace(1)?;
+        check!(wait_ns(&dev, true));
+        check!(dev.attach_namespace(2).is_err());
+        Ok(())
+    }
+
     #[test]
     fn bad_profiles_are_refused() -> Result {
         for p in [
