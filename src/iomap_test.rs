@@ -59,21 +59,21 @@ mod tests {
         }
         // SAFETY: the wrapper takes any address; this one is in `r`.
         let p = unsafe { __wrap_ioremap(r.phys + 4096, 4096) };
-        assert!(!p.is_null());
-        assert_eq!(mock.users(&r)?, (1, 0));
+        check!(!p.is_null());
+        check!((mock.users(&r)?) == ((1, 0)));
         // SAFETY: `p` maps 4096 bytes of `r`.
         let v = unsafe { bindings::readl(p.cast()) };
         let want = u32::from_le_bytes([pattern(4096), pattern(4097), pattern(4098), pattern(4099)]);
-        assert_eq!(v, want);
+        check!((v) == (want));
         // SAFETY: as above.
         unsafe { bindings::writel(0xdead_beef, p.cast::<u8>().add(8).cast()) };
         // SAFETY: `host` is the live buffer of `r`.
         let got = unsafe { core::ptr::read_unaligned(r.host.add(4096 + 8).cast::<u32>()) };
-        assert_eq!(got, 0xdead_beef);
+        check!((got) == (0xdead_beef));
         // SAFETY: `p` came from `__wrap_ioremap`.
         unsafe { __wrap_iounmap(p) };
-        assert_eq!(mock.users(&r)?, (0, 0));
-        assert_eq!(mock.remove(&r)?, Removal::Freed);
+        check!((mock.users(&r)?) == ((0, 0)));
+        check!((mock.remove(&r)?) == (Removal::Freed));
         Ok(())
     }
 
@@ -83,19 +83,19 @@ mod tests {
         let r = mock.add(8192, 0x33)?;
         // SAFETY: the wrapper takes any address; this one is in `r`.
         let p = unsafe { __wrap_memremap(r.phys + 100, 200, MEMREMAP_WB) };
-        assert_eq!(p.cast::<u8>(), r.host.wrapping_add(100));
+        check!((p.cast::<u8>()) == (r.host.wrapping_add(100)));
         // A mapping that runs past the end of the range is refused, not passed on.
         // SAFETY: as above.
         let q = unsafe { __wrap_memremap(r.phys + 8000, 400, MEMREMAP_WB) };
-        assert!(q.is_null());
+        check!(q.is_null());
         // So is unbacked space in the owner's span.
         // SAFETY: as above.
         let q = unsafe { __wrap_memremap(r.phys + 0x10_0000, 16, MEMREMAP_WB) };
-        assert!(q.is_null());
-        assert_eq!(mock.users(&r)?, (1, 0));
+        check!(q.is_null());
+        check!((mock.users(&r)?) == ((1, 0)));
         // SAFETY: `p` came from `__wrap_memremap`.
         unsafe { __wrap_memunmap(p) };
-        assert_eq!(mock.users(&r)?, (0, 0));
+        check!((mock.users(&r)?) == ((0, 0)));
         mock.remove(&r)?;
         Ok(())
     }
@@ -105,18 +105,18 @@ mod tests {
         let name = c_str!("nvmock-fallthrough");
         // SAFETY: a plain request_mem_region() of an address no owner has.
         let res = unsafe { __wrap___request_region(iomem(), OUTSIDE, 4096, name.as_char_ptr(), 0) };
-        assert!(!res.is_null());
+        check!(!res.is_null());
         // The real resource tree has it: the real function now reports a conflict.
         // SAFETY: as above, straight to the kernel.
         let again =
             unsafe { bindings::__request_region(iomem(), OUTSIDE, 4096, name.as_char_ptr(), 0) };
-        assert!(again.is_null());
+        check!(again.is_null());
         // SAFETY: releases what was requested above.
         unsafe { __wrap___release_region(iomem(), OUTSIDE, 4096) };
         // SAFETY: as above.
         let again =
             unsafe { bindings::__request_region(iomem(), OUTSIDE, 4096, name.as_char_ptr(), 0) };
-        assert!(!again.is_null());
+        check!(!again.is_null());
         // SAFETY: releases what was requested just above.
         unsafe { bindings::__release_region(iomem(), OUTSIDE, 4096) };
         Ok(())
@@ -127,12 +127,9 @@ mod tests {
         let mock = IoMock::new(c_str!("nvmock-test"), SPAN)?;
         let (base, _) = mock.span();
         let a = mock.add_at(base + 0x10000, 0x4000, 0)?;
-        assert_eq!(mock.add_at(base + 0x13000, 0x2000, 0).err(), Some(EBUSY));
-        assert_eq!(mock.add_at(base + 0xf000, 0x1001, 0).err(), Some(EBUSY));
-        assert_eq!(
-            mock.add_at(base + SPAN - 0x1000, 0x2000, 0).err(),
-            Some(EINVAL)
-        );
+        check!((mock.add_at(base + 0x13000, 0x2000, 0).err()) == (Some(EBUSY)));
+        check!((mock.add_at(base + 0xf000, 0x1001, 0).err()) == (Some(EBUSY)));
+        check!((mock.add_at(base + SPAN - 0x1000, 0x2000, 0).err()) == (Some(EINVAL)));
         let b = mock.add_at(base + 0x14000, 0x1000, 0)?;
         mock.remove(&a)?;
         mock.remove(&b)?;
@@ -145,18 +142,18 @@ mod tests {
         let r = mock.add(4096, 0x77)?;
         // SAFETY: the wrapper takes any address; this one is in `r`.
         let p = unsafe { __wrap_memremap(r.phys, 4096, MEMREMAP_WB) }.cast::<u8>();
-        assert!(!p.is_null());
-        assert_eq!(mock.remove(&r)?, Removal::Deferred);
+        check!(!p.is_null());
+        check!((mock.remove(&r)?) == (Removal::Deferred));
         // New mappings of a removed range are refused...
         // SAFETY: as above.
-        assert!(unsafe { __wrap_memremap(r.phys, 16, MEMREMAP_WB) }.is_null());
+        check!(unsafe { __wrap_memremap(r.phys, 16, MEMREMAP_WB) }.is_null());
         // ...while the existing one still reaches live memory (KASAN checks this access).
         // SAFETY: `p` is still mapped: the buffer is kept until the unmap below.
-        assert_eq!(unsafe { p.add(4095).read() }, 0x77);
-        assert_eq!(mock.freed(), 0);
+        check!((unsafe { p.add(4095).read() }) == (0x77));
+        check!((mock.freed()) == (0));
         // SAFETY: `p` came from `__wrap_memremap`.
         unsafe { __wrap_memunmap(p.cast()) };
-        assert_eq!(mock.freed(), 1);
+        check!((mock.freed()) == (1));
         Ok(())
     }
 
@@ -167,44 +164,44 @@ mod tests {
         let (a, b) = (c_str!("nvmock-a"), c_str!("nvmock-b"));
         // SAFETY: request_mem_region() of memory `r` backs.
         let res = unsafe { __wrap___request_region(iomem(), r.phys, 0x2000, a.as_char_ptr(), 0) };
-        assert!(!res.is_null());
+        check!(!res.is_null());
         // SAFETY: `res` is a live resource until released below.
         let (start, end) = unsafe { ((*res).start, (*res).end) };
-        assert_eq!((start, end), (r.phys, r.phys + 0x1fff));
-        assert_eq!(mock.users(&r)?, (0, 1));
+        check!(((start, end)) == ((r.phys, r.phys + 0x1fff)));
+        check!((mock.users(&r)?) == ((0, 1)));
         // An overlapping request conflicts; an adjacent one does not.
         // SAFETY: as above.
         let c = unsafe {
             __wrap___request_region(iomem(), r.phys + 0x1000, 0x2000, b.as_char_ptr(), 0)
         };
-        assert!(c.is_null());
-        assert_eq!(mock.users(&r)?, (0, 1));
+        check!(c.is_null());
+        check!((mock.users(&r)?) == ((0, 1)));
         // SAFETY: as above.
         let d = unsafe {
             __wrap___request_region(iomem(), r.phys + 0x2000, 0x2000, b.as_char_ptr(), 0)
         };
-        assert!(!d.is_null());
+        check!(!d.is_null());
         // Unbacked memory in the span cannot be requested at all.
         // SAFETY: as above.
         let e =
             unsafe { __wrap___request_region(iomem(), r.phys + 0x10_0000, 16, b.as_char_ptr(), 0) };
-        assert!(e.is_null());
+        check!(e.is_null());
         // SAFETY: release what was requested.
         unsafe { __wrap___release_region(iomem(), r.phys, 0x2000) };
         // SAFETY: as above.
         unsafe { __wrap___release_region(iomem(), r.phys + 0x2000, 0x2000) };
-        assert_eq!(mock.users(&r)?, (0, 0));
+        check!((mock.users(&r)?) == ((0, 0)));
         // Released: the first region can be requested again.
         // SAFETY: as above.
         let f = unsafe {
             __wrap___request_region(iomem(), r.phys + 0x1000, 0x2000, b.as_char_ptr(), 0)
         };
-        assert!(!f.is_null());
+        check!(!f.is_null());
         // Removing the range while requested defers the free to the release.
-        assert_eq!(mock.remove(&r)?, Removal::Deferred);
+        check!((mock.remove(&r)?) == (Removal::Deferred));
         // SAFETY: as above.
         unsafe { __wrap___release_region(iomem(), r.phys + 0x1000, 0x2000) };
-        assert_eq!(mock.freed(), 1);
+        check!((mock.freed()) == (1));
         Ok(())
     }
 
@@ -219,8 +216,8 @@ mod tests {
         let mut v = 0;
         // SAFETY: the owner claims `key`; the real accessor is not called.
         let rc = unsafe { __wrap_pci_read_config_dword(key, 0, &mut v) };
-        assert_eq!(rc, PCIBIOS_DEVICE_NOT_FOUND);
-        assert_eq!(v, u32::MAX);
+        check!((rc) == (PCIBIOS_DEVICE_NOT_FOUND));
+        check!((v) == (u32::MAX));
         Ok(())
     }
 
@@ -275,21 +272,21 @@ mod tests {
             let rb = b.add(4096, 0)?;
             // SAFETY: the wrapper takes any address; this one is in B's range.
             let q = unsafe { __wrap_memremap(rb.phys, 16, MEMREMAP_WB) };
-            assert_eq!(q.cast::<u8>(), rb.host);
+            check!((q.cast::<u8>()) == (rb.host));
             // SAFETY: `q` came from `__wrap_memremap`.
             unsafe { __wrap_memunmap(q) };
             b.remove(&rb)?;
         }
         race.stop.store(true, Ordering::Release);
         race.done.wait_for_completion();
-        assert_eq!(race.errors.load(Ordering::Relaxed), 0);
+        check!((race.errors.load(Ordering::Relaxed)) == (0));
         let rounds = race.rounds.load(Ordering::Relaxed);
         pr_info!(
             "lookups_race_owner_registration: {} lookups raced 100 owner cycles\n",
             rounds
         );
-        assert!(rounds > 0);
-        assert_eq!(a.users(&r)?, (0, 0));
+        check!(rounds > 0);
+        check!((a.users(&r)?) == ((0, 0)));
         a.remove(&r)?;
         Ok(())
     }
@@ -305,9 +302,9 @@ mod tests {
         // The owner is gone: its old address is still in the window, and must not be
         // passed to the real ioremap()/memremap().
         // SAFETY: the wrappers take any address.
-        assert!(unsafe { __wrap_memremap(phys, len, MEMREMAP_WB) }.is_null());
+        check!(unsafe { __wrap_memremap(phys, len, MEMREMAP_WB) }.is_null());
         // SAFETY: as above.
-        assert!(unsafe { __wrap_ioremap(phys, len) }.is_null());
+        check!(unsafe { __wrap_ioremap(phys, len) }.is_null());
         Ok(())
     }
 }

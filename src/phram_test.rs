@@ -38,7 +38,7 @@ mod tests {
     fn phram_serves_test_memory() -> Result {
         // Fails to load at all if the production phram shadows the relinked one.
         // SAFETY: the watermark takes no arguments and has no effect.
-        assert_eq!(unsafe { nvmock_watermark_phram() }, 0);
+        check!((unsafe { nvmock_watermark_phram() }) == (0));
         let mock = IoMock::new(c_str!("nvmock-phram"), 1 << 24)?;
         let len = 16 * PAGE_SIZE;
         let r = mock.add(len, 0)?;
@@ -60,35 +60,35 @@ mod tests {
         info.num_res = 1;
         // SAFETY: `info` and `res` are valid; the resource is copied.
         let pdev = unsafe { bindings::platform_device_register_full(&info) };
-        assert!(!pdev.is_null() && (pdev as usize) < (-4095isize) as usize);
+        check!(!pdev.is_null() && (pdev as usize) < (-4095isize) as usize);
         // phram's driver data is its `struct phram_mtd_list`, whose first member is the
         // `struct mtd_info`. Null means phram did not bind: its ioremap() missed.
         // SAFETY: `pdev` is a registered platform device.
         let mtd = unsafe { (*pdev).dev.driver_data };
-        assert!(!mtd.is_null());
-        assert_eq!(mock.users(&r)?, (1, 0));
+        check!(!mtd.is_null());
+        check!((mock.users(&r)?) == ((1, 0)));
 
         let mut buf = [0u8; 300];
         let mut got = 0usize;
         if !mtd.is_null() {
             // SAFETY: `mtd` is phram's live MTD device; `buf` holds 300 bytes.
             let rc = unsafe { mtd_read(mtd, 1000, buf.len(), &mut got, buf.as_mut_ptr()) };
-            assert_eq!((rc, got), (0, buf.len()));
-            assert!(buf.iter().enumerate().all(|(i, b)| *b == pattern(1000 + i)));
+            check!(((rc, got)) == ((0, buf.len())));
+            check!(buf.iter().enumerate().all(|(i, b)| *b == pattern(1000 + i)));
             let src = [0xa5u8; 100];
             // SAFETY: as above; `src` holds 100 bytes.
             let rc = unsafe { mtd_write(mtd, 5000, src.len(), &mut got, src.as_ptr()) };
-            assert_eq!(rc, 0);
+            check!((rc) == (0));
             // SAFETY: `host` is the live buffer of `r`.
-            assert!((5000..5100).all(|i| unsafe { *r.host.add(i) } == 0xa5));
+            check!((5000..5100).all(|i| unsafe { *r.host.add(i) } == 0xa5));
             // SAFETY: as above.
-            assert_eq!(unsafe { *r.host.add(5100) }, pattern(5100));
+            check!((unsafe { *r.host.add(5100) }) == (pattern(5100)));
         }
         // Unbinding unmaps: the owner sees the mapping go.
         // SAFETY: `pdev` was registered above and is not used after this.
         unsafe { bindings::platform_device_unregister(pdev) };
-        assert_eq!(mock.users(&r)?, (0, 0));
-        assert_eq!(mock.remove(&r)?, Removal::Freed);
+        check!((mock.users(&r)?) == ((0, 0)));
+        check!((mock.remove(&r)?) == (Removal::Freed));
         Ok(())
     }
 }
