@@ -16,7 +16,7 @@
 //! combinations, when powering on. Each directory gets the next instance number from 1000
 //! (`id`, which names the serial number and the poller thread).
 
-use crate::nvme_dev::{NvmeDev, Profile};
+use crate::nvme_dev::{NvmeDev, Profile, Serial};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     configfs::{self, AttributeOperations},
@@ -192,7 +192,9 @@ impl AttributeOperations<6> for ControllerDir {
 
     fn show(this: &ControllerDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
         let mut w = kernel::str::Formatter::new(page);
-        w.write_fmt(fmt!("NVMOCK{:08}\n", this.inner.lock().profile.id))?;
+        let serial = Serial::new(this.inner.lock().profile.id);
+        w.write_str(serial.as_str())?;
+        w.write_str("\n")?;
         Ok(w.bytes_written())
     }
 }

@@ -88,10 +88,10 @@ impl Default for Profile {
 }
 
 /// A serial number from an instance number, "NVMOCK" and eight digits.
-struct Serial([u8; 14]);
+pub(crate) struct Serial([u8; 14]);
 
 impl Serial {
-    fn new(id: u32) -> Self {
+    pub(crate) fn new(id: u32) -> Self {
         let mut s = *b"NVMOCK00000000";
         let mut n = id;
         for b in s[6..].iter_mut().rev() {
@@ -101,7 +101,7 @@ impl Serial {
         Serial(s)
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         core::str::from_utf8(&self.0).unwrap_or("NVMOCK")
     }
 }

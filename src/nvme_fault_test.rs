@@ -7,11 +7,11 @@ mod tests {
     use crate::blk_io::BlockDev;
     use crate::nvme_dev::{NvmeDev, Profile};
     use crate::nvme_io_test::{open_ns, pattern};
+    use crate::nvme_test::wait_until;
     use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
     use kernel::alloc::KVVec;
     use kernel::prelude::*;
     use kernel::sync::Arc;
-    use kernel::time::{delay::fsleep, Delta};
     use kernel::workqueue;
 
     /// A read whose completion the controller never posts: the driver times it out, aborts
@@ -40,15 +40,9 @@ mod tests {
         // may complete before the reset does (the withheld completion is posted when the
         // driver deletes the queue on its way to disabling the controller), so wait for it.
         check!(dev.faults().withhold_io.load(Ordering::Acquire) == 0);
-        let mut reset = false;
-        for _ in 0..crate::nvme_test::WAIT_MS / 10 {
-            reset = dev.stats().enables.load(Ordering::Relaxed) > enables;
-            if reset {
-                break;
-            }
-            fsleep(Delta::from_millis(10));
-        }
-        check!(reset);
+        check!(wait_until(
+            || dev.stats().enables.load(Ordering::Relaxed) > enables
+        ));
         // The controller still works after the reset.
         back.fill(0);
         bdev.transfer(false, 1 << 20, &mut back, 2)?;
@@ -93,27 +87,13 @@ mod tests {
             j.finished.store(true, Ordering::Release);
         })?;
         // Wait until the controller has fetched the read (its completion is withheld).
-        let mut fetched = false;
-        for _ in 0..crate::nvme_test::WAIT_MS / 10 {
-            fetched = dev.stats().commands.load(Ordering::Relaxed) > commands;
-            if fetched {
-                break;
-            }
-            fsleep(Delta::from_millis(10));
-        }
-        check!(fetched);
+        check!(wait_until(
+            || dev.stats().commands.load(Ordering::Relaxed) > commands
+        ));
         check!(!job.finished.load(Ordering::Acquire));
         dev.surprise_remove();
         drop(dev);
-        let mut finished = false;
-        for _ in 0..crate::nvme_test::WAIT_MS / 10 {
-            finished = job.finished.load(Ordering::Acquire);
-            if finished {
-                break;
-            }
-            fsleep(Delta::from_millis(10));
-        }
-        check!(finished);
+        check!(wait_until(|| job.finished.load(Ordering::Acquire)));
         check!(job.errno.load(Ordering::Relaxed) != 0);
         Ok(())
     }

@@ -10,7 +10,6 @@
 use crate::blk_io::{nvme_namespace_devt, BlockDev};
 use crate::nvme_dev::NvmeDev;
 use kernel::prelude::*;
-use kernel::time::{delay::fsleep, Delta};
 
 /// Fills `buf` with a pattern that depends on `seed` and the position.
 pub(crate) fn pattern(seed: u64, buf: &mut [u8]) {
@@ -27,18 +26,15 @@ pub(crate) fn pattern(seed: u64, buf: &mut [u8]) {
 /// Opens the namespace of `dev` once the driver has scanned it. The disk's device shows
 /// up before `add_disk()` completes, and opening it fails with ENXIO until then.
 pub(crate) fn open_ns(dev: &NvmeDev) -> Result<BlockDev> {
-    let mut last = ETIMEDOUT;
-    for _ in 0..crate::nvme_test::WAIT_MS / 10 {
-        if let Some(devt) = nvme_namespace_devt(dev.pdev()) {
-            match BlockDev::open(devt) {
-                Ok(b) => return Ok(b),
-                Err(e) if e == ENXIO => last = e,
-                Err(e) => return Err(e),
-            }
+    let mut opened = Err(ETIMEDOUT);
+    crate::nvme_test::wait_until(|| match nvme_namespace_devt(dev.pdev()) {
+        None => false,
+        Some(devt) => {
+            opened = BlockDev::open(devt);
+            !matches!(&opened, Err(e) if *e == ENXIO)
         }
-        fsleep(Delta::from_millis(10));
-    }
-    Err(last)
+    });
+    opened
 }
 
 #[kernel::macros::kunit_tests(nvmock_nvme_io)]

@@ -6,12 +6,25 @@
 //! a test creates; its probe is asynchronous, so the tests wait for the controller to reach a
 //! state (bounded, [`WAIT_MS`]) rather than assume it.
 
+use kernel::time::{delay::fsleep, Delta};
+
 /// How long a test waits for the driver to act before failing.
 pub(crate) const WAIT_MS: u32 = 20_000;
 
+/// Polls `cond` every 10 ms until it holds or [`WAIT_MS`] have passed; returns whether it held.
+pub(crate) fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..WAIT_MS / 10 {
+        if cond() {
+            return true;
+        }
+        fsleep(Delta::from_millis(10));
+    }
+    cond()
+}
+
 #[kernel::macros::kunit_tests(nvmock_nvme)]
 mod tests {
-    use super::WAIT_MS;
+    use super::wait_until;
     use crate::model::nvme::State;
     use crate::model::pcicfg::{PCI_CLASS_REVISION, PCI_VENDOR_ID};
     use crate::nvme_dev::{NvmeDev, Profile};
@@ -19,24 +32,12 @@ mod tests {
     use core::sync::atomic::Ordering;
     use kernel::bindings;
     use kernel::prelude::*;
-    use kernel::time::{delay::fsleep, Delta};
 
     fn cfg_read(dev: &NvmeDev, off: u16) -> u32 {
         let mut v = 0u32;
         // SAFETY: `pdev` is live while `dev` is.
         unsafe { bindings::pci_read_config_dword(dev.pdev(), off.into(), &mut v) };
         v
-    }
-
-    /// Waits until `cond` holds on the model, or `WAIT_MS`; returns whether it held.
-    fn wait_for(dev: &NvmeDev, cond: impl Fn(&crate::nvme_dev::NvmeDev) -> bool) -> bool {
-        for _ in 0..WAIT_MS / 10 {
-            if cond(dev) {
-                return true;
-            }
-            fsleep(Delta::from_millis(10));
-        }
-        cond(dev)
     }
 
     fn io_queue_live(dev: &NvmeDev) -> bool {
@@ -79,7 +80,7 @@ mod tests {
             ..Default::default()
         })?;
         // The driver enabled the controller and created an I/O queue.
-        check!(wait_for(&dev, io_queue_live));
+        check!(wait_until(|| io_queue_live(&dev)));
         check!(driver_name(&dev).map(|n| n.to_bytes()) == Some(&b"nvme"[..]));
         // Identify, features, queue creation.
         check!(dev.stats().commands.load(Ordering::Relaxed) >= 4);
@@ -100,8 +101,8 @@ mod tests {
             ns_mib: 16,
             ..Default::default()
         })?;
-        check!(wait_for(&a, io_queue_live));
-        check!(wait_for(&b, io_queue_live));
+        check!(wait_until(|| io_queue_live(&a)));
+        check!(wait_until(|| io_queue_live(&b)));
         let (sa, _) = pdev_bar(a.pdev(), 0).expect("assigned");
         let (sb, _) = pdev_bar(b.pdev(), 0).expect("assigned");
         check!(sa != sb);
@@ -114,7 +115,7 @@ mod tests {
             id: 102,
             ..Default::default()
         })?;
-        check!(wait_for(&dev, io_queue_live));
+        check!(wait_until(|| io_queue_live(&dev)));
         dev.surprise_remove();
         check!(cfg_read(&dev, PCI_VENDOR_ID) == 0xffff_ffff);
         // Dropping removes the bus with the driver bound to a vanished device.
@@ -124,13 +125,7 @@ mod tests {
 
     /// Waits until the namespace's block device is there (`want`) or gone.
     fn wait_ns(dev: &NvmeDev, want: bool) -> bool {
-        for _ in 0..WAIT_MS / 10 {
-            if crate::blk_io::nvme_namespace_devt(dev.pdev()).is_some() == want {
-                return true;
-            }
-            fsleep(Delta::from_millis(10));
-        }
-        false
+        wait_until(|| crate::blk_io::nvme_namespace_devt(dev.pdev()).is_some() == want)
     }
 
     /// Namespace hot remove and hot add: the controller raises a Namespace Attribute Changed
