@@ -31,8 +31,8 @@ fn identify_advertises_the_new_features() {
     let (_, id) = h.identify(1, 0);
     assert_eq!(
         le16(&id, 256),
-        0b110,
-        "OACS: Format NVM, firmware download/commit"
+        0b1110,
+        "OACS: Format NVM, firmware download/commit, namespace management"
     );
     assert_eq!(id[261] & 0b110, 0b110, "LPA: effects log, extended data");
     assert_eq!(le16(&id, 520) & 1 << 6, 1 << 6, "ONCS: timestamp");
@@ -74,7 +74,22 @@ fn commands_supported_and_effects() {
     ] {
         assert_eq!(admin[usize::from(op)], CSUPP, "admin {op:#x}");
     }
-    assert!(admin.iter().all(|&v| v & NIC == 0), "no inventory changes");
+    assert_eq!(
+        admin[usize::from(admin_opcode::NAMESPACE_MANAGEMENT)],
+        CSUPP | LBCC | NCC | NIC
+    );
+    assert_eq!(
+        admin[usize::from(admin_opcode::NAMESPACE_ATTACHMENT)],
+        CSUPP | NIC
+    );
+    let inventory = [
+        admin_opcode::NAMESPACE_MANAGEMENT,
+        admin_opcode::NAMESPACE_ATTACHMENT,
+    ];
+    assert!(
+        (0..=255u8).all(|op| inventory.contains(&op) || admin[usize::from(op)] & NIC == 0),
+        "only namespace management and attachment change the inventory"
+    );
     for (op, want) in [
         (io_opcode::FLUSH, CSUPP),
         (io_opcode::WRITE, CSUPP | LBCC),
@@ -85,7 +100,7 @@ fn commands_supported_and_effects() {
     ] {
         assert_eq!(io[usize::from(op)], want, "I/O {op:#x}");
     }
-    assert_eq!(admin.iter().filter(|&&v| v != 0).count(), 14);
+    assert_eq!(admin.iter().filter(|&&v| v != 0).count(), 16);
     assert_eq!(io.iter().filter(|&&v| v != 0).count(), 6);
 }
 

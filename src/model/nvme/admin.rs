@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Admin commands: queue management, Identify, features, log pages, asynchronous events,
-//! firmware download and commit, and (through the namespace module) Format NVM.
+//! firmware download and commit, and (through the namespace module) Format NVM, Namespace
+//! Management and Namespace Attachment.
 
 use super::ctrl::Controller;
-use super::identify;
+use super::identify::{self, CONTROLLER_ID};
 use super::logs::log_id;
+use super::ns::NSID_ALL;
 use super::params::Params;
 use super::prp::{copy_in, copy_out, discard_in, Prp};
 use super::queue::{fits, Cq, Sq, Sqe, CQE_SIZE, SQE_SIZE};
@@ -34,10 +36,14 @@ pub mod opcode {
     pub const GET_FEATURES: u8 = 0x0a;
     /// Asynchronous Event Request.
     pub const ASYNC_EVENT_REQUEST: u8 = 0x0c;
+    /// Namespace Management.
+    pub const NAMESPACE_MANAGEMENT: u8 = 0x0d;
     /// Firmware Commit.
     pub const FIRMWARE_COMMIT: u8 = 0x10;
     /// Firmware Image Download.
     pub const FIRMWARE_IMAGE_DOWNLOAD: u8 = 0x11;
+    /// Namespace Attachment.
+    pub const NAMESPACE_ATTACHMENT: u8 = 0x15;
     /// Keep Alive.
     pub const KEEP_ALIVE: u8 = 0x18;
     /// Format NVM.
@@ -213,8 +219,10 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                     Outcome::Complete(Err(Status::AER_LIMIT_EXCEEDED))
                 };
             }
+            opcode::NAMESPACE_MANAGEMENT => self.namespace_management(sqe, mem, backing),
             opcode::FIRMWARE_COMMIT => self.firmware.commit(sqe.cdw10),
             opcode::FIRMWARE_IMAGE_DOWNLOAD => self.firmware_download(sqe, mem),
+            opcode::NAMESPACE_ATTACHMENT => self.namespace_attachment(sqe, mem),
             opcode::KEEP_ALIVE => Ok(0),
             opcode::FORMAT_NVM => self.format_nvm(sqe, backing),
             _ => Err(Status::INVALID_OPCODE),
@@ -320,14 +328,26 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         Ok(0)
     }
 
+    /// Identify: CNS 00h (namespace; the capabilities common to all namespaces for the
+    /// broadcast NSID), 01h (controller), 02h (active NSIDs), 03h (namespace identification
+    /// descriptors), 10h (allocated NSIDs), 11h (allocated namespace), 12h (controllers
+    /// attached to a namespace) and 13h (controllers in the subsystem: this one).
     fn identify<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
         let page = self.page_size();
         if sqe.cdw10 & 0xff00 != 0 {
             return Err(Status::INVALID_FIELD);
         }
+        let nsid = sqe.nsid;
+        // CNTID (CDW10 31:16): where Controller Lists start.
+        let cntid = (sqe.cdw10 >> 16) as u16;
         // What the structures need of the namespaces' state, taken before `buf` is borrowed.
-        let format = self.active_format(sqe.nsid);
+        let slot = self.params.namespace(nsid).is_some();
+        let active = self.active_format(nsid);
+        let allocated = self.allocated_format(nsid);
+        let nguid = self.nguid(nsid);
         let attached = self.attached_mask();
+        let allocated_ids = self.allocated_mask();
+        let unallocated = self.unallocated_capacity();
         self.buf.fill(0);
         let out = self
             .buf
@@ -335,29 +355,57 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             .ok_or(Status::INTERNAL_ERROR)?;
         let p = &self.params;
         match sqe.cdw10 as u8 {
-            0x00 => {
-                p.namespace(sqe.nsid).ok_or(Status::INVALID_NAMESPACE)?;
-                // An inactive (allocated but detached) NSID reads as zeroes.
-                if let Some((ns, index)) = format {
-                    identify::namespace(p, sqe.nsid, &ns, index, out);
-                }
-            }
-            0x01 => identify::controller(p, self.firmware.running(), out),
-            0x02 => {
-                if sqe.nsid >= 0xffff_fffe {
+            0x00 => match active {
+                Some((ns, index)) => identify::namespace(&nguid, &ns, index, out),
+                // Namespace Management is supported: what every namespace has in common.
+                None if nsid == NSID_ALL => identify::common_namespace(out),
+                // An inactive NSID (a detached namespace or an unallocated slot) reads as
+                // zeroes.
+                None if slot => {}
+                None => return Err(Status::INVALID_NAMESPACE),
+            },
+            0x01 => identify::controller(p, self.firmware.running(), unallocated, out),
+            0x02 | 0x10 => {
+                if nsid >= 0xffff_fffe {
                     return Err(Status::INVALID_NAMESPACE);
                 }
-                identify::active_list(attached, sqe.nsid, out);
+                let set = if sqe.cdw10 as u8 == 0x02 {
+                    attached
+                } else {
+                    allocated_ids
+                };
+                identify::ns_list(set, nsid, out);
             }
             0x03 => {
-                p.namespace(sqe.nsid).ok_or(Status::INVALID_NAMESPACE)?;
-                // Allocated but inactive: the base specification's rule for inactive NSIDs
-                // (Invalid Field in Command), which CNS 03h refers to.
-                if format.is_none() {
+                if !slot {
+                    return Err(Status::INVALID_NAMESPACE);
+                }
+                // Inactive: the base specification's rule for inactive NSIDs (Invalid Field in
+                // Command), which CNS 03h refers to.
+                if active.is_none() {
                     return Err(Status::INVALID_FIELD);
                 }
-                identify::descriptors(p, sqe.nsid, out);
+                identify::descriptors(&nguid, out);
             }
+            0x11 => match allocated {
+                Some((ns, index)) => identify::namespace(&nguid, &ns, index, out),
+                // An unallocated slot reads as zeroes.
+                None if slot => {}
+                None => return Err(Status::INVALID_NAMESPACE),
+            },
+            0x12 => {
+                if !slot {
+                    return Err(Status::INVALID_NAMESPACE);
+                }
+                let ids: &[u16] = if active.is_some() {
+                    &[CONTROLLER_ID]
+                } else {
+                    &[]
+                };
+                identify::controller_list(ids, cntid, out);
+            }
+            // The NSID is not used.
+            0x13 => identify::controller_list(&[CONTROLLER_ID], cntid, out),
             _ => return Err(Status::INVALID_FIELD),
         }
         let mut prp = Prp::new(sqe.prp1, sqe.prp2, identify::SIZE as u64, page)?;

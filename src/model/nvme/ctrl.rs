@@ -5,8 +5,8 @@
 use super::admin::{Features, Outcome};
 use super::firmware::Firmware;
 use super::logs::{aen, Events, Logs};
-use super::ns::NsState;
-use super::params::{ParamError, Params, MAX_NAMESPACES};
+use super::ns::Namespaces;
+use super::params::{ParamError, Params};
 use super::queue::{fits, Cq, Cqe, Deferred, Sq, Sqe, CQE_SIZE, SQE_SIZE};
 use super::regs::{self, Cc};
 use super::status::Status;
@@ -100,7 +100,7 @@ pub struct QueueInfo {
 /// An NVMe controller with room for `QUEUES` queue pairs (the admin pair, ID 0, and
 /// `QUEUES - 1` I/O pairs).
 ///
-/// This is about 4.8 KiB plus 88 bytes per queue pair (10.4 KiB for 65 pairs): in the kernel
+/// This is about 5 KiB plus 88 bytes per queue pair (10.6 KiB for 65 pairs): in the kernel
 /// keep it in allocated memory, not on the stack.
 ///
 /// # Invariants
@@ -128,8 +128,8 @@ pub struct Controller<const QUEUES: usize> {
     pub(super) features: Features,
     pub(super) events: Events,
     pub(super) logs: Logs,
-    /// Attachment and format of the allocated namespaces (kept across resets).
-    pub(super) namespaces: [NsState; MAX_NAMESPACES],
+    /// The namespace slots: allocation, attachment and format (kept across resets).
+    pub(super) namespaces: Namespaces,
     /// Firmware slots (kept across resets).
     pub(super) firmware: Firmware,
     /// Milliseconds counted by [`Controller::advance_time`] (kept across resets, wraps).
@@ -169,7 +169,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             features: Features::new(&params),
             events: Events::NEW,
             logs: Logs::NEW,
-            namespaces: NsState::initial(&params),
+            namespaces: Namespaces::new(&params),
             firmware: Firmware::new(&params),
             clock: 0,
             rr: 0,
@@ -210,7 +210,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             addr_of_mut!((*p).features).write(Features::new(&params));
             addr_of_mut!((*p).events).write(Events::NEW);
             addr_of_mut!((*p).logs).write(Logs::NEW);
-            addr_of_mut!((*p).namespaces).write(NsState::initial(&params));
+            addr_of_mut!((*p).namespaces).write(Namespaces::new(&params));
             addr_of_mut!((*p).firmware).write(Firmware::new(&params));
             addr_of_mut!((*p).clock).write(0);
             addr_of_mut!((*p).rr).write(0);
@@ -383,7 +383,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
     /// queue, drops outstanding Asynchronous Event Requests and pending events, restores
     /// feature defaults and INTMS (the Timestamp restarts from zero), and drops a partial
     /// firmware download and activates the firmware committed for the next reset. Logs,
-    /// namespaces (attachment and format), firmware slots and AQA/ASQ/ACQ are kept.
+    /// namespaces (slots, attachment and format), firmware slots and AQA/ASQ/ACQ are kept.
     fn reset(&mut self) {
         match self.state {
             State::Disabled => {}

@@ -12,8 +12,13 @@ use super::regs::VERSION;
 /// Size of every Identify data structure.
 pub(super) const SIZE: usize = 4096;
 
-/// Identify Controller OACS: Format NVM, Firmware Commit and Firmware Image Download.
-pub(super) const OACS: u16 = 1 << 1 | 1 << 2;
+/// The Controller ID of the controller (Identify Controller CNTLID): the one entry of every
+/// Controller List (Identify CNS 12h and 13h) and the only one Namespace Attachment accepts.
+pub const CONTROLLER_ID: u16 = 0;
+
+/// Identify Controller OACS: Format NVM, Firmware Commit and Firmware Image Download,
+/// Namespace Management and Namespace Attachment.
+pub(super) const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 3;
 /// Identify Controller OAES: Namespace Attribute Notices.
 pub(super) const OAES: u32 = 1 << 8;
 /// Identify Controller FRMW: slot 1 read-only, the number of slots, activation without reset.
@@ -32,14 +37,15 @@ pub(super) const VWC: u8 = 0x07;
 pub(super) const DLFEAT: u8 = 0x09;
 
 /// Identify Controller (CNS 01h) into `buf` (zeroed by the caller); `firmware` is the running
-/// revision.
-pub(super) fn controller(p: &Params, firmware: &Revision, buf: &mut [u8]) {
+/// revision, `unallocated` the capacity in bytes of the namespace slots no namespace uses.
+pub(super) fn controller(p: &Params, firmware: &Revision, unallocated: u128, buf: &mut [u8]) {
     put(buf, 0, &p.vendor_id().to_le_bytes());
     put(buf, 2, &p.subsystem_vendor_id().to_le_bytes());
     put(buf, 4, p.serial());
     put(buf, 24, p.model());
     put(buf, 64, firmware);
     put(buf, 77, &[p.mdts()]);
+    put(buf, 78, &CONTROLLER_ID.to_le_bytes());
     put(buf, 80, &VERSION.to_le_bytes());
     put(buf, 92, &OAES.to_le_bytes());
     // CNTRLTYPE: I/O controller.
@@ -50,9 +56,16 @@ pub(super) fn controller(p: &Params, firmware: &Revision, buf: &mut [u8]) {
     // WCTEMP 343 K, CCTEMP 358 K.
     put(buf, 266, &343u16.to_le_bytes());
     put(buf, 268, &358u16.to_le_bytes());
+    // TNVMCAP: every namespace slot; UNVMCAP: the unallocated ones.
+    let total = (1..=p.namespace_count())
+        .filter_map(|n| p.namespace(n))
+        .fold(0u128, |t, n| t.saturating_add(u128::from(n.bytes())));
+    put(buf, 280, &total.to_le_bytes());
+    put(buf, 296, &unallocated.to_le_bytes());
     put(buf, 319, &[FWUG]);
     // SQES, CQES: required and maximum entry sizes 2^6 and 2^4.
     put(buf, 512, &[0x66, 0x44]);
+    // NN: the namespace slots. MNAN (540) stays 0: NN is also the most namespaces.
     put(buf, 516, &p.namespace_count().to_le_bytes());
     put(buf, 520, &ONCS.to_le_bytes());
     // FNA (524) stays 0: Format NVM and secure erase work per namespace, there is no
@@ -68,12 +81,19 @@ pub(super) fn controller(p: &Params, firmware: &Revision, buf: &mut [u8]) {
     put(buf, 2048, &2500u16.to_le_bytes());
 }
 
-/// The NGUID of namespace `nsid`: a hash of the serial number, then the NSID.
-fn nguid(p: &Params, nsid: u32) -> [u8; 16] {
-    // FNV-1a.
-    let hash = p.serial().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+/// The NGUID of namespace `nsid` of generation `generation` (0 for the namespaces of
+/// [`Params`], then counting the namespaces Namespace Management created): a hash of the
+/// serial number offset by the generation, then the NSID. A namespace created again at an
+/// NSID gets another NGUID.
+pub(super) fn nguid(p: &Params, nsid: u32, generation: u32) -> [u8; 16] {
+    // FNV-1a; multiplying by an odd constant keeps distinct generations apart.
+    let hash = p
+        .serial()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+        .wrapping_add(u64::from(generation).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let mut id = [0u8; 16];
     put(&mut id, 0, &hash.to_be_bytes());
     put(&mut id, 8, b"nvmk");
@@ -81,46 +101,65 @@ fn nguid(p: &Params, nsid: u32) -> [u8; 16] {
     id
 }
 
-/// Identify Namespace (CNS 00h) of active namespace `nsid`, `ns` in its current format, LBA
-/// format `index`, into `buf` (zeroed by the caller).
-pub(super) fn namespace(p: &Params, nsid: u32, ns: &Namespace, index: u8, buf: &mut [u8]) {
-    let blocks = ns.blocks().to_le_bytes();
-    put(buf, 0, &blocks); // NSZE
-    put(buf, 8, &blocks); // NCAP
-    put(buf, 16, &blocks); // NUSE
-                           // NLBAF (0-based), FLBAS: the format index, bits 3:0 and 6:5; no extended metadata.
-    put(
-        buf,
-        25,
-        &[
-            LBA_FORMATS.len() as u8 - 1,
-            index & 0xf | (index >> 4 & 3) << 5,
-        ],
-    );
+/// The fields of Identify Namespace every namespace shares, into `buf`: NLBAF, DLFEAT and the
+/// LBA formats (no metadata, LBADS, best relative performance).
+fn namespace_capabilities(buf: &mut [u8]) {
+    // NLBAF (0-based).
+    put(buf, 25, &[LBA_FORMATS.len() as u8 - 1]);
     put(buf, 33, &[DLFEAT]);
-    put(buf, 48, &ns.bytes().to_le_bytes()); // NVMCAP (128 bits)
-    put(buf, 104, &nguid(p, nsid));
-    // LBA formats: no metadata, LBADS, best relative performance.
     for (i, shift) in LBA_FORMATS.iter().enumerate() {
         put(buf, 128 + 4 * i, &(u32::from(*shift) << 16).to_le_bytes());
     }
 }
 
-/// Active Namespace ID list (CNS 02h): the active NSIDs (bit `n - 1` of `active` for NSID
-/// `n`) above `nsid`, ascending, into `buf` (zeroed by the caller).
-pub(super) fn active_list(active: u32, nsid: u32, buf: &mut [u8]) {
+/// Identify Namespace (CNS 00h, or 11h) of a namespace with NGUID `nguid`, `ns` in its current
+/// format, LBA format `index`, into `buf` (zeroed by the caller). NMIC stays 0: private.
+pub(super) fn namespace(nguid: &[u8; 16], ns: &Namespace, index: u8, buf: &mut [u8]) {
+    let blocks = ns.blocks().to_le_bytes();
+    put(buf, 0, &blocks); // NSZE
+    put(buf, 8, &blocks); // NCAP
+    put(buf, 16, &blocks); // NUSE
+    namespace_capabilities(buf);
+    // FLBAS: the format index, bits 3:0 and 6:5; no extended metadata.
+    put(buf, 26, &[index & 0xf | (index >> 4 & 3) << 5]);
+    put(buf, 48, &ns.bytes().to_le_bytes()); // NVMCAP (128 bits)
+    put(buf, 104, nguid);
+}
+
+/// Identify Namespace (CNS 00h) for the broadcast NSID into `buf` (zeroed by the caller): what
+/// all namespaces have in common, for a host about to create one (sizes and FLBAS zero).
+pub(super) fn common_namespace(buf: &mut [u8]) {
+    namespace_capabilities(buf);
+}
+
+/// A Namespace ID list (CNS 02h of the active NSIDs, 10h of the allocated ones): the NSIDs of
+/// `set` (bit `n - 1` for NSID `n`) above `nsid`, ascending, into `buf` (zeroed by the
+/// caller).
+pub(super) fn ns_list(set: u32, nsid: u32, buf: &mut [u8]) {
     let ids = (1u32..=32)
-        .filter(|&n| n > nsid && active >> (n - 1) & 1 != 0)
+        .filter(|&n| n > nsid && set >> (n - 1) & 1 != 0)
         .take(SIZE / 4);
     for (i, id) in ids.enumerate() {
         put(buf, i * 4, &id.to_le_bytes());
     }
 }
 
-/// Namespace Identification Descriptor list (CNS 03h) of namespace `nsid` into `buf` (zeroed
-/// by the caller): one NGUID descriptor.
-pub(super) fn descriptors(p: &Params, nsid: u32, buf: &mut [u8]) {
+/// A Controller List (CNS 12h, 13h): the identifiers of `ids` (ascending) from `cntid` on,
+/// after their count, into `buf` (zeroed by the caller).
+pub(super) fn controller_list(ids: &[u16], cntid: u16, buf: &mut [u8]) {
+    // At most 2047 entries fit after the count.
+    let mut count = 0u16;
+    for id in ids.iter().filter(|&&id| id >= cntid).take(SIZE / 2 - 1) {
+        count += 1;
+        put(buf, usize::from(count) * 2, &id.to_le_bytes());
+    }
+    put(buf, 0, &count.to_le_bytes());
+}
+
+/// Namespace Identification Descriptor list (CNS 03h) of a namespace with NGUID `nguid` into
+/// `buf` (zeroed by the caller): one NGUID descriptor.
+pub(super) fn descriptors(nguid: &[u8; 16], buf: &mut [u8]) {
     // NIDT 02h (NGUID), NIDL 16.
     put(buf, 0, &[0x02, 16, 0, 0]);
-    put(buf, 4, &nguid(p, nsid));
+    put(buf, 4, nguid);
 }

@@ -61,6 +61,8 @@ const CSUPP: u32 = 1 << 0;
 const LBCC: u32 = 1 << 1;
 /// Namespace Capability Change.
 const NCC: u32 = 1 << 2;
+/// Namespace Inventory Change.
+const NIC: u32 = 1 << 3;
 /// Controller Capability Change.
 const CCC: u32 = 1 << 4;
 /// Command Submission and Execution 010b: submit only while no other command is outstanding
@@ -70,9 +72,11 @@ const CSE_EXCLUSIVE: u32 = 0b010 << 16;
 /// The admin commands this controller supports and their effects. Format NVM changes the
 /// contents and the format (so the capacity in blocks) of the namespaces it formats, all of
 /// them with the broadcast NSID; Firmware Commit may activate firmware at once, which changes
-/// the revision Identify Controller reports. No command changes the namespace inventory
-/// (attachment is not a host command here).
-const ADMIN_EFFECTS: [(u8, u32); 14] = [
+/// the revision Identify Controller reports. Namespace Management changes the namespace
+/// inventory (create, delete, detaching a namespace it deletes), the capabilities of the
+/// namespaces it creates or deletes, and their contents (a created namespace reads zeroes);
+/// Namespace Attachment changes the namespace inventory (which namespaces are active).
+const ADMIN_EFFECTS: [(u8, u32); 16] = [
     (admin_op::DELETE_IO_SQ, CSUPP),
     (admin_op::CREATE_IO_SQ, CSUPP),
     (admin_op::GET_LOG_PAGE, CSUPP),
@@ -83,8 +87,10 @@ const ADMIN_EFFECTS: [(u8, u32); 14] = [
     (admin_op::SET_FEATURES, CSUPP),
     (admin_op::GET_FEATURES, CSUPP),
     (admin_op::ASYNC_EVENT_REQUEST, CSUPP),
+    (admin_op::NAMESPACE_MANAGEMENT, CSUPP | LBCC | NCC | NIC),
     (admin_op::FIRMWARE_COMMIT, CSUPP | CCC),
     (admin_op::FIRMWARE_IMAGE_DOWNLOAD, CSUPP),
+    (admin_op::NAMESPACE_ATTACHMENT, CSUPP | NIC),
     (admin_op::KEEP_ALIVE, CSUPP),
     (admin_op::FORMAT_NVM, CSUPP | LBCC | NCC | CSE_EXCLUSIVE),
 ];

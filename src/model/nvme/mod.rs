@@ -4,8 +4,8 @@
 //!
 //! This is the pure first layer of nvmock's NVMe emulator: the controller registers of BAR0,
 //! the admin and I/O queues, PRP data transfers, the admin commands a Linux host needs to bring
-//! a controller up (and Format NVM, firmware download and commit, the Timestamp feature), and
-//! the NVM I/O commands. It knows nothing about PCI configuration space, MSI-X tables or the
+//! a controller up (and Format NVM, Namespace Management and Attachment, firmware download and
+//! commit, the Timestamp feature), and the NVM I/O commands. It knows nothing about PCI configuration space, MSI-X tables or the
 //! kernel; a later adapter drives it:
 //!
 //! - every MMIO access to BAR0 goes through [`Controller::mmio_read`] and
@@ -16,8 +16,9 @@
 //!   from submission queues round robin, executes them, posts completions and raises
 //!   interrupts, doing at most `budget` units of work per call;
 //! - [`Controller::attach_namespace`] and [`Controller::detach_namespace`] change which of the
-//!   namespaces of [`Params`] are active, at any time; [`Controller::advance_time`] tells the
-//!   controller that milliseconds have passed (for the Timestamp feature).
+//!   allocated namespaces are active, at any time (as the host's Namespace Attachment command
+//!   does); [`Controller::advance_time`] tells the controller that milliseconds have passed
+//!   (for the Timestamp feature).
 //!
 //! Side effects go through traits the caller implements: [`HostMemory`] (guest-physical
 //! memory, for queues and data), [`Backing`] (namespace contents), [`InterruptSink`]
@@ -60,24 +61,52 @@
 //! - Abort never finds a command to abort (commands complete when fetched; held completions
 //!   have already executed) and completes with "command not aborted". Deleting a submission
 //!   queue drops the commands still in it, and posts its held completion if there is room.
-//! - Namespaces: those of [`Params`] are the allocated ones, all attached at first. A detached
-//!   (inactive) NSID reads as a zero-filled Identify Namespace and is left out of the Active
-//!   Namespace ID list; Identify Namespace Identification Descriptors (CNS 03h) for it fail
-//!   with Invalid Field in Command (the base specification's rule for inactive NSIDs, which
-//!   CNS 03h refers to); I/O commands and Format NVM to it fail with Invalid Namespace or
-//!   Format; broadcast Flush and Format NVM skip it. Attachment, formats and contents are
-//!   kept across controller resets.
-//! - Every attach, detach and successful Format NVM of a namespace (even to the format it
-//!   had) adds its NSID to the Changed Namespace List (each NSID once, ascending; with at most
-//!   16 namespaces it never overflows to FFFFFFFFh) and, if Asynchronous Event Configuration
-//!   bit 8 is set at that moment, queues a Namespace Attribute Changed notice. Get Log Page
-//!   04h with RAE cleared empties the list, unmasks notices and drops a notice not reported
-//!   yet; with RAE set it changes nothing. Error status events are reported before notices and
-//!   are masked separately (each by its own log page).
+//! - Namespaces: the namespaces of [`Params`] are *slots* (NSIDs 1 to
+//!   [`Params::namespace_count`], which is NN), each of a fixed capacity in bytes, the one
+//!   [`Params`] gives it (what [`Backing`] holds for the NSID). A slot is unallocated, or holds
+//!   a namespace, detached or attached; at first every slot holds the namespace of [`Params`],
+//!   attached, with the slot's whole capacity (TNVMCAP is the sum of the slots' capacities,
+//!   UNVMCAP that of the unallocated ones). Namespace Management create puts a namespace in
+//!   the lowest-numbered unallocated slot that holds NSZE blocks of the format asked for,
+//!   detached and zero filled (Write Fault, and nothing allocated, if the backing fails);
+//!   Namespace Identifier Unavailable if no slot is unallocated, Namespace Insufficient
+//!   Capacity if none is large enough; its NSID field must be 0 (Invalid Field otherwise);
+//!   NCAP other than NSZE is Thin Provisioning Not Supported, a shared namespace (NMIC bit 0)
+//!   Invalid Field, protection information (DPS) Invalid Format. Delete takes an allocated
+//!   NSID or FFFFFFFFh (every allocated namespace); NSID 0, NSIDs beyond NN and unallocated
+//!   slots are Invalid Namespace or Format. Deleting an attached namespace detaches it first
+//!   (reported like any detach). Namespace Attachment takes an allocated NSID (0 and
+//!   FFFFFFFFh are Invalid Field, others Invalid Namespace or Format) and a Controller List of
+//!   exactly one entry, [`CONTROLLER_ID`] (CNTLID), otherwise Controller List Invalid. Both
+//!   commands are Invalid Field with reserved CDW10 bits set or, for Namespace Management, a
+//!   command set other than NVM (CDW11 CSI). Creating and deleting a detached namespace are
+//!   not reported in the Changed Namespace List (no active namespace changes).
+//! - A detached (inactive) NSID or an unallocated slot reads as a zero-filled Identify
+//!   Namespace (CNS 00h; CNS 11h shows detached namespaces and zeroes for unallocated slots)
+//!   and is left out of the Active Namespace ID list (the Allocated Namespace ID list, CNS
+//!   10h, shows detached namespaces); Identify Namespace Identification Descriptors (CNS 03h)
+//!   for it fail with Invalid Field in Command (the base specification's rule for inactive
+//!   NSIDs, which CNS 03h refers to); I/O commands and Format NVM to it fail with Invalid
+//!   Namespace or Format; broadcast Flush and Format NVM skip it. Identify Namespace for
+//!   FFFFFFFFh reports what all namespaces have in common (the LBA formats). The Controller
+//!   List of a namespace (CNS 12h) holds this controller if the namespace is attached, and is
+//!   empty otherwise; the subsystem's (CNS 13h) always holds it. Slots, attachment, formats
+//!   and contents are kept across controller resets. A namespace created again at an NSID
+//!   gets a new NGUID.
+//! - Every attach, detach (including that of a deleted namespace) and successful Format NVM
+//!   of a namespace (even to the format it had) adds its NSID to the Changed Namespace List
+//!   (each NSID once, ascending; with at most 16 namespaces it never overflows to FFFFFFFFh)
+//!   and, if Asynchronous Event Configuration bit 8 is set at that moment, queues a Namespace
+//!   Attribute Changed notice. Get Log Page 04h with RAE cleared empties the list, unmasks
+//!   notices and drops a notice not reported yet; with RAE set it changes nothing. Error
+//!   status events are reported before notices and are masked separately (each by its own log
+//!   page).
 //! - Format NVM: LBA format 0 (512-byte blocks) or 1 (4096-byte blocks), no metadata. A
-//!   namespace keeps its capacity in bytes; its block count is that divided by the block size,
-//!   rounded down, and a format that leaves no whole block fails with Invalid Format, as do
-//!   protection information and PIL set; MSET is ignored (there is no metadata). Secure erase
+//!   namespace keeps its capacity in bytes (its slot's for a namespace of [`Params`], NSZE
+//!   times the block size it was created with for a created one); its block count is that
+//!   divided by the block size, rounded down (so formatting back restores the block count),
+//!   and a format that leaves no whole block fails with Invalid Format, as do protection
+//!   information and PIL set; MSET is ignored (there is no metadata). Secure erase
 //!   settings 000b and 001b both zero the whole namespace ([`Backing::zero`]); cryptographic
 //!   erase and reserved values are Invalid Field. Everything is checked before any namespace
 //!   is formatted; a backing failure completes with Write Fault, the failing namespace keeping
@@ -96,11 +125,14 @@
 //!   sends are ignored; the default (and saved) value reads as zero.
 //! - Commands Supported and Effects: Format NVM changes logical block contents and namespace
 //!   capabilities and wants no other command outstanding (CSE 010b); Firmware Commit may
-//!   change controller capabilities (the running revision); Write, Write Zeroes and Dataset
-//!   Management change logical block contents; no command changes the namespace inventory.
+//!   change controller capabilities (the running revision); Namespace Management changes the
+//!   namespace inventory, namespace capabilities and logical block contents; Namespace
+//!   Attachment changes the namespace inventory; Write, Write Zeroes and Dataset Management
+//!   change logical block contents.
 //! - The controller reports NVMe 1.4: two LBA formats per namespace (512 and 4096 bytes), no
-//!   metadata, no protection information, no SGLs, no fused operations, no namespace
-//!   management or attachment commands (attachment is the caller's), no secure erase beyond
+//!   metadata, no protection information, no SGLs, no fused operations, namespace management
+//!   and attachment (OACS bit 3) for one controller (CMIC 0, private namespaces only, no
+//!   thin provisioning, MNAN 0), no secure erase beyond
 //!   user data erase, no boot partitions, no firmware activation notices, a volatile write
 //!   cache that is always present (Flush reaches [`Backing::flush`]).
 
@@ -123,6 +155,7 @@ pub use admin::opcode as admin_opcode;
 pub use admin::{feature, AER_SLOTS};
 pub use ctrl::{Controller, EnableError, MmioError, Progress, QueueInfo, State, BUF_SIZE};
 pub use firmware::FIRMWARE_IMAGE_MAX;
+pub use identify::CONTROLLER_ID;
 pub use io::opcode as io_opcode;
 pub use logs::{aen, log_id, ERROR_LOG_ENTRIES};
 pub use ns::NsError;
@@ -160,8 +193,9 @@ pub enum BackingError {
 /// The contents of the namespaces.
 ///
 /// Offsets are bytes from the start of namespace `nsid`. The model only asks for ranges that
-/// lie inside the namespace's capacity (as [`Params`] declares it, whatever the namespace's
-/// current LBA format; Format NVM zeroes all of it).
+/// lie inside the capacity [`Params`] declares for the NSID (its slot), whatever namespace
+/// Namespace Management has put there and whatever its current LBA format; Format NVM and
+/// Namespace Management create zero the namespace's whole capacity in bytes.
 pub trait Backing {
     /// Reads `buf.len()` bytes at `offset` of namespace `nsid`.
     fn read(&mut self, nsid: u32, offset: u64, buf: &mut [u8]) -> Result<(), BackingError>;

@@ -118,15 +118,14 @@ impl Namespace {
         self.blocks << self.lba_shift
     }
 
-    /// The same storage formatted with blocks of `2^lba_shift` bytes (9 or 12): as many whole
-    /// blocks as fit in [`Namespace::bytes`]. `None` for another shift, or if not one block
-    /// fits.
-    pub(super) fn reformatted(&self, lba_shift: u8) -> Option<Namespace> {
+    /// `bytes` of storage formatted with blocks of `2^lba_shift` bytes (9 or 12): as many
+    /// whole blocks as fit. `None` for another shift, or if not one block fits.
+    pub(super) fn sized(bytes: u64, lba_shift: u8) -> Option<Namespace> {
         if lba_shift != 9 && lba_shift != 12 {
             return None;
         }
-        let blocks = self.bytes() >> lba_shift;
-        // INVARIANT: `blocks << lba_shift <= bytes()`, which fits in a `u64`.
+        let blocks = bytes >> lba_shift;
+        // INVARIANT: `blocks << lba_shift <= bytes`, which fits in a `u64`.
         (blocks >= 1).then_some(Namespace { lba_shift, blocks })
     }
 

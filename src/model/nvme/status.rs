@@ -56,8 +56,8 @@ impl Status {
     pub const INVALID_INTERRUPT_VECTOR: Status = Status::new(SCT_COMMAND, 0x08);
     /// Invalid Log Page.
     pub const INVALID_LOG_PAGE: Status = Status::new(SCT_COMMAND, 0x09);
-    /// Invalid Format (Format NVM): an LBA format, protection information or metadata setting
-    /// the namespace does not support.
+    /// Invalid Format (Format NVM, Namespace Management): an LBA format, protection
+    /// information or metadata setting the namespace does not support.
     pub const INVALID_FORMAT: Status = Status::new(SCT_COMMAND, 0x0a);
     /// Invalid Queue Deletion (Delete I/O Completion Queue with submission queues attached).
     pub const INVALID_QUEUE_DELETION: Status = Status::new(SCT_COMMAND, 0x0c);
@@ -65,6 +65,20 @@ impl Status {
     pub const FEATURE_NOT_SAVEABLE: Status = Status::new(SCT_COMMAND, 0x0d);
     /// Overlapping Range (Firmware Image Download): the piece overlaps one already downloaded.
     pub const OVERLAPPING_RANGE: Status = Status::new(SCT_COMMAND, 0x14);
+    /// Namespace Insufficient Capacity (Namespace Management): no free namespace slot is large
+    /// enough for the namespace to create.
+    pub const NAMESPACE_INSUFFICIENT_CAPACITY: Status = Status::new(SCT_COMMAND, 0x15);
+    /// Namespace Identifier Unavailable (Namespace Management): every NSID is allocated.
+    pub const NAMESPACE_ID_UNAVAILABLE: Status = Status::new(SCT_COMMAND, 0x16);
+    /// Namespace Already Attached (Namespace Attachment).
+    pub const NAMESPACE_ALREADY_ATTACHED: Status = Status::new(SCT_COMMAND, 0x18);
+    /// Namespace Not Attached (Namespace Attachment).
+    pub const NAMESPACE_NOT_ATTACHED: Status = Status::new(SCT_COMMAND, 0x1a);
+    /// Thin Provisioning Not Supported (Namespace Management): NCAP differs from NSZE.
+    pub const THIN_PROVISIONING_NOT_SUPPORTED: Status = Status::new(SCT_COMMAND, 0x1b);
+    /// Controller List Invalid (Namespace Attachment): the list is empty or names a controller
+    /// that is not this one.
+    pub const CONTROLLER_LIST_INVALID: Status = Status::new(SCT_COMMAND, 0x1c);
     /// Write Fault.
     pub const WRITE_FAULT: Status = Status::new(SCT_MEDIA, 0x80);
     /// Unrecovered Read Error.
