@@ -10,7 +10,7 @@ S := scripts
 # The host crate is built with cargo from the PATH (rustup); the kernel uses /usr/bin/rustc.
 CARGO ?= cargo
 
-.PHONY: all setup kernel modules kunit run check models lint clean help
+.PHONY: all setup kernel modules kunit run check models lint bench clean help
 all: help
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make check    the full test: models (cargo test, clippy, rustfmt) + make run"
 	@echo "make kunit    one arch (ARCH=um|x86_64): kernel, modules, boot, KUnit summary"
 	@echo "make models   cargo test of the pure device models"
+	@echo "make bench    fio 4k random I/O: emulated NVMe vs null_blk (and QEMU's nvme on x86_64)"
 
 setup:
 	@$(S)/setup
@@ -43,6 +44,11 @@ run: setup
 
 check: setup models lint
 	@$(S)/run-all $(ARCHES)
+
+# BENCH_ARCHES="um" for the UML numbers only.
+BENCH_ARCHES ?= $(ARCHES)
+bench: setup
+	@$(S)/bench $(BENCH_ARCHES)
 
 clean:
 	rm -rf target

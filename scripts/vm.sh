@@ -1,0 +1,83 @@
+# nvmock: the test system, shared by scripts/boot (the suites) and scripts/bench (sourced
+# after env.sh, not run).
+#
+# vm_prepare RUN: a fresh root in RUN/root (a hard-linked copy of scripts/rootfs's Debian
+#   root: the run only adds files, never edits the cache's), with the kernel's modules,
+#   nvmock's in updates/ (which depmod ranks first, so the relinked copies win over the
+#   production modules of the same name; the watermarks catch it if not), busybox, the
+#   static test tools and the init scripts' shell functions (/nvmock/lib.sh). Sets $root.
+#   The caller then writes $root/init.
+# vm_boot RUN CONSOLE APPEND [QEMU-ARGS...]: boots $ARCH on it with APPEND added to the kernel
+#   command line: UML with the root on hostfs, x86_64 under QEMU (KVM if a probe shows that
+#   it works here, else TCG) from an initramfs, QEMU-ARGS added to QEMU's. The console goes
+#   to CONSOLE; the init script ends with "nvmock-init: done" on it. Sets $accel (um, kvm or
+#   tcg).
+
+vm_prepare() {
+	local run=$1 mo=$NVMOCK_CACHE/modules/$ARCH rootfs release ilog m
+	rootfs=$("$NVMOCK_ROOT/scripts/rootfs")
+	root=$run/root
+	rm -rf "$run" && mkdir -p "$run" && cp -al "$rootfs" "$root" && mkdir -p "$root"/{proc,sys,dev,tmp}
+	release=$(cat "$KBUILD/include/config/kernel.release")
+	ilog=$LOGDIR/install-$ARCH.log
+	make -C "$KBUILD" "${MAKEVARS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 modules_install >"$ilog" 2>&1 \
+		|| { tail -20 "$ilog" >&2; die "modules_install failed (log: $ilog)"; }
+	make -C "$KBUILD" M="$NVMOCK_ROOT" MO="$mo" "${MAKEVARS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_DIR=updates \
+		INSTALL_MOD_STRIP=1 modules_install >>"$ilog" 2>&1 || { tail -20 "$ilog" >&2; die "installing nvmock modules failed (log: $ilog)"; }
+	for m in mock/nvmock_iomap mock/nvmock_dma tools-testing/phram tools-testing/nvme-core tools-testing/nvme src/nvmock; do
+		[ -f "$root/lib/modules/$release/updates/$m.ko" ] || die "nvmock module $m.ko was not installed (log: $ilog)"
+	done
+	depmod -b "$root" "$release" || die "depmod failed"
+	cp /bin/busybox "$root/bin/busybox"
+	mkdir -p "$root/nvmock" && cp "$NVMOCK_ROOT/scripts/guest/lib.sh" "$root/nvmock/lib.sh"
+	# The test system's own tools, static so they run on UML (a host process) and in the guest.
+	gcc -static -O2 -Wall -Werror -o "$root/bin/nvme-passthru" "$NVMOCK_ROOT/scripts/guest/nvme-passthru.c" \
+		|| die "building scripts/guest/nvme-passthru.c failed"
+}
+
+vm_boot() {
+	local run=$1 console=$2 append=$3
+	shift 3
+	case "$ARCH" in
+	um)
+		accel=um
+		timeout 600 "$KBUILD/linux" mem=768M rootfstype=hostfs rootflags="$run/root" rw init=/init $append \
+			</dev/null >"$console" 2>&1 || true
+		;;
+	x86_64)
+		(cd "$run/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$run/initrd.gz"
+		qemu() {
+			local limit=$1 acc=$2
+			shift 2
+			# Under a child bash whose stderr is the console: timeout(1) re-raises the signal
+			# that killed QEMU (SIGABRT when KVM fails), and that bash, not ours, reports it.
+			bash -c '"$@"; rc=$?; exit $rc' qemu timeout "$limit" qemu-system-x86_64 -accel "$acc" -machine q35 \
+				-cpu max -smp 2 -m 2G -nographic -no-reboot -kernel "$KBUILD/arch/x86/boot/bzImage" \
+				-initrd "$run/initrd.gz" -append "console=ttyS0 panic=-1 rdinit=/init $append" "$@" \
+				</dev/null >"$console" 2>&1 || true
+		}
+		# KVM only if it works here: on some machines /dev/kvm exists but guests die with
+		# "KVM internal error". NVMOCK_ACCEL=tcg|kvm skips the probe.
+		accel=${NVMOCK_ACCEL:-probe}
+		case "$accel" in
+		kvm) qemu 900 kvm "$@" ;;
+		tcg) qemu 900 tcg "$@" ;;
+		probe)
+			accel=tcg
+			if [ -w /dev/kvm ]; then
+				qemu 300 kvm "$@"
+				if grep -q "nvmock-init: done" "$console"; then
+					accel=kvm
+				else
+					why=$(grep -m1 -iE 'kvm|error' "$console" || echo "no output")
+					phase "KVM probe failed ($why): using TCG"
+				fi
+			fi
+			[ "$accel" = kvm ] || qemu 900 tcg "$@"
+			;;
+		*) die "NVMOCK_ACCEL=$accel: use tcg or kvm" ;;
+		esac
+		phase "x86_64 ran under QEMU with accelerator: $accel"
+		;;
+	esac
+}
