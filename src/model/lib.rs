@@ -8,6 +8,7 @@
 
 #![no_std]
 
+pub mod nfit;
 pub mod nvme;
 pub mod pcicfg;
 pub mod range;
