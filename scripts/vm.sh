@@ -10,11 +10,11 @@
 # vm_boot RUN CONSOLE APPEND [QEMU-ARGS...]: boots $ARCH on it with APPEND added to the kernel
 #   command line: UML with the root on hostfs, x86_64 under QEMU (KVM if a probe shows that
 #   it works here, else TCG) from an initramfs, QEMU-ARGS added to QEMU's. The console goes
-#   to CONSOLE; the init script ends with "nvmock-init: done" on it. Sets $accel (um, kvm or
-#   tcg).
+#   to CONSOLE; the init script ends with "nvmock-init: done" on it. Sets $accel (native for
+#   UML, kvm or tcg).
 
 vm_prepare() {
-	local run=$1 mo=$NVMOCK_CACHE/modules/$ARCH rootfs release ilog m
+	local run=$1 mo=$MODDIR rootfs release ilog m
 	rootfs=$("$NVMOCK_ROOT/scripts/rootfs")
 	root=$run/root
 	rm -rf "$run" && mkdir -p "$run" && cp -al "$rootfs" "$root" && mkdir -p "$root"/{proc,sys,dev,tmp}
@@ -40,7 +40,7 @@ vm_boot() {
 	shift 3
 	case "$ARCH" in
 	um)
-		accel=um
+		accel=native
 		timeout 600 "$KBUILD/linux" mem=768M rootfstype=hostfs rootflags="$run/root" rw init=/init $append \
 			</dev/null >"$console" 2>&1 || true
 		;;
