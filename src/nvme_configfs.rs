@@ -63,7 +63,9 @@ impl AttributeOperations<0> for Controllers {
 
     fn show(_this: &Controllers, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
         let mut w = kernel::str::Formatter::new(page);
-        w.write_str("power,lba_size,ns_mib,io_queues,queue_entries,mdts,serial\n")?;
+        w.write_str(
+            "power,lba_size,ns_mib,io_queues,queue_entries,mdts,serial,namespaces,vendor_id,device_id\n",
+        )?;
         Ok(w.bytes_written())
     }
 }
@@ -87,6 +89,9 @@ impl configfs::GroupOperations for Controllers {
                 queue_entries: 4,
                 mdts: 5,
                 serial: 6,
+                namespaces: 7,
+                vendor_id: 8,
+                device_id: 9,
             ],
         };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -148,21 +153,40 @@ impl AttributeOperations<0> for ControllerDir {
     }
 }
 
-/// A numeric profile field as an attribute: shown as a number, written only while off.
+/// A PCI ID: hexadecimal with or without `0x`, as lspci shows them.
+fn parse_pci_id(page: &[u8]) -> Result<u16> {
+    let s = core::str::from_utf8(page)?.trim();
+    let digits = s.strip_prefix("0x").unwrap_or(s);
+    u16::from_str_radix(digits, 16).map_err(|_| EINVAL)
+}
+
+fn show_number<T: kernel::fmt::Display>(w: &mut kernel::str::Formatter<'_>, v: T) -> Result {
+    Ok(w.write_fmt(fmt!("{}\n", v))?)
+}
+
+fn show_pci_id(w: &mut kernel::str::Formatter<'_>, v: u16) -> Result {
+    Ok(w.write_fmt(fmt!("{:#06x}\n", v))?)
+}
+
+/// A numeric profile field as an attribute: shown as a number (PCI IDs in hexadecimal),
+/// written only while off.
 macro_rules! profile_attr {
     ($id:literal, $field:ident, $ty:ty, $valid:expr) => {
+        profile_attr!($id, $field, $ty, $valid, parse, show_number);
+    };
+    ($id:literal, $field:ident, $ty:ty, $valid:expr, $parse:expr, $show:ident) => {
         #[vtable]
         impl AttributeOperations<$id> for ControllerDir {
             type Data = ControllerDir;
 
             fn show(this: &ControllerDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
                 let mut w = kernel::str::Formatter::new(page);
-                w.write_fmt(fmt!("{}\n", this.inner.lock().profile.$field))?;
+                $show(&mut w, this.inner.lock().profile.$field)?;
                 Ok(w.bytes_written())
             }
 
             fn store(this: &ControllerDir, page: &[u8]) -> Result {
-                let v: $ty = parse(page)?;
+                let v: $ty = $parse(page)?;
                 let valid: fn($ty) -> bool = $valid;
                 if !valid(v) {
                     return Err(EINVAL);
@@ -185,6 +209,24 @@ profile_attr!(3, io_queues, u16, |v| v >= 1
 profile_attr!(4, queue_entries, u32, |v| (2..=65536).contains(&v));
 profile_attr!(5, mdts, u8, |v| (1..=crate::model::nvme::MAX_MDTS)
     .contains(&v));
+profile_attr!(7, namespaces, u32, |v| usize::try_from(v)
+    .is_ok_and(|n| (1..=crate::model::nvme::MAX_NAMESPACES).contains(&n)));
+profile_attr!(
+    8,
+    vendor_id,
+    u16,
+    |v| v != 0 && v != 0xffff,
+    parse_pci_id,
+    show_pci_id
+);
+profile_attr!(
+    9,
+    device_id,
+    u16,
+    |v| v != 0 && v != 0xffff,
+    parse_pci_id,
+    show_pci_id
+);
 
 #[vtable]
 impl AttributeOperations<6> for ControllerDir {

@@ -24,7 +24,7 @@
 use crate::iomap::{IoMock, Region};
 use crate::model::nvme::{
     function, Backing, BackingError, Bar, Config, Controller, HostMemory, InterruptSink, MemError,
-    NamespaceConfig, Params, Shadow, Sqe, State, Status, Timing,
+    NamespaceConfig, Params, Shadow, Sqe, State, Status, Timing, MAX_NAMESPACES,
 };
 use crate::model::pcicfg::ConfigSpace;
 use crate::pci_host::{pdev_bar, PciHost};
@@ -49,9 +49,6 @@ pub(crate) const IDLE_SLEEP_MAX_US: i64 = 2000;
 pub(crate) const ACTIVE_WINDOW_US: i64 = 1000;
 /// Work units (commands, completions) per model pass before the lock is dropped.
 const BUDGET: u32 = 64;
-/// The PCI device ID of nvmock's controllers (any ID binds: the driver matches the class).
-const DEVICE_ID: u16 = 0x00f0;
-
 extern "C" {
     /// `dev` is a `struct device *` (mock/nvmock_dma.c).
     fn nvmock_dma_to_virt(dev: *mut c_void, addr: u64, len: usize) -> *mut c_void;
@@ -72,6 +69,14 @@ pub(crate) struct Profile {
     pub(crate) mdts: u8,
     /// Entries of each I/O queue at most (CAP.MQES + 1), 2 to 65536.
     pub(crate) queue_entries: u32,
+    /// Namespaces (NSIDs 1 to `namespaces`, each of `ns_mib` MiB and `lba_size` blocks), 1
+    /// to [`MAX_NAMESPACES`]; also the slots Namespace Management creates namespaces in.
+    pub(crate) namespaces: u32,
+    /// PCI vendor ID (also Identify Controller VID and SSVID); neither 0 nor 0xffff.
+    pub(crate) vendor_id: u16,
+    /// PCI device ID; neither 0 nor 0xffff. Any ID binds (the driver matches the class), but
+    /// an ID in the driver's table brings that device's quirks with it.
+    pub(crate) device_id: u16,
 }
 
 impl Default for Profile {
@@ -83,6 +88,9 @@ impl Default for Profile {
             io_queues: 16,
             mdts: 5,
             queue_entries: 1024,
+            namespaces: 1,
+            vendor_id: 0x1b36,
+            device_id: 0x00f0,
         }
     }
 }
@@ -127,14 +135,36 @@ impl Profile {
                 return Err(EINVAL);
             }
         };
+        let count = match usize::try_from(self.namespaces) {
+            Ok(n) if (1..=MAX_NAMESPACES).contains(&n) => n,
+            _ => {
+                pr_err!(
+                    "nvme profile {}: namespaces must be 1 to {}\n",
+                    self.id,
+                    MAX_NAMESPACES
+                );
+                return Err(EINVAL);
+            }
+        };
+        for (what, id) in [("vendor", self.vendor_id), ("device", self.device_id)] {
+            if id == 0 || id == 0xffff {
+                pr_err!(
+                    "nvme profile {}: PCI {} ID {:#06x} is reserved\n",
+                    self.id,
+                    what,
+                    id
+                );
+                return Err(EINVAL);
+            }
+        }
         let ns = [NamespaceConfig {
             lba_size: self.lba_size,
             blocks: bytes / u64::from(self.lba_size),
-        }];
+        }; MAX_NAMESPACES];
         let serial = Serial::new(self.id);
         let c = Config {
-            vendor_id: 0x1b36,
-            subsystem_vendor_id: 0x1b36,
+            vendor_id: self.vendor_id,
+            subsystem_vendor_id: self.vendor_id,
             serial: serial.as_str(),
             model: "nvmock emulated NVMe controller",
             firmware: "nvmock1",
@@ -143,7 +173,7 @@ impl Profile {
             mdts: self.mdts,
             timeout: 20,
             vectors: 1,
-            namespaces: &ns,
+            namespaces: ns.get(..count).ok_or(EINVAL)?,
         };
         Params::new(&c).map_err(|e| {
             pr_err!("nvme profile {}: invalid parameter: {:?}\n", self.id, e);
@@ -471,7 +501,7 @@ impl NvmeDev {
         let iomock = IoMock::new(c_str!("nvmock nvme"), bar_size)?;
 
         let mut cfg = KBox::<ConfigSpace>::new_uninit(GFP_KERNEL)?;
-        ConfigSpace::init_in_place(&mut cfg, &function::header(&params, DEVICE_ID))
+        ConfigSpace::init_in_place(&mut cfg, &function::header(&params, profile.device_id))
             .and_then(|cs| function::setup(cs, bar_size))
             .map_err(|_| EINVAL)?;
         // SAFETY: initialised by `init_in_place`.

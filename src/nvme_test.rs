@@ -178,6 +178,22 @@ mod tests {
                 queue_entries: 65537,
                 ..Default::default()
             },
+            Profile {
+                namespaces: 0,
+                ..Default::default()
+            },
+            Profile {
+                namespaces: crate::model::nvme::MAX_NAMESPACES as u32 + 1,
+                ..Default::default()
+            },
+            Profile {
+                vendor_id: 0xffff,
+                ..Default::default()
+            },
+            Profile {
+                device_id: 0,
+                ..Default::default()
+            },
         ] {
             check!(NvmeDev::new(&p).err() == Some(EINVAL));
         }
