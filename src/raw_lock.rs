@@ -15,6 +15,21 @@ use kernel::prelude::*;
 use kernel::sync::LockClassKey;
 use kernel::types::Opaque;
 
+// mock/nvmock_dma.c: raw spinlocks as functions in every configuration (without
+// CONFIG_DEBUG_SPINLOCK the kernel's are inline, out of the bindings' reach).
+extern "C" {
+    fn nvmock_raw_spin_lock_init(
+        lock: *mut bindings::raw_spinlock_t,
+        name: *const kernel::ffi::c_char,
+        key: *mut bindings::lock_class_key,
+    );
+    fn nvmock_raw_spin_lock_irqsave(lock: *mut bindings::raw_spinlock_t) -> kernel::ffi::c_ulong;
+    fn nvmock_raw_spin_unlock_irqrestore(
+        lock: *mut bindings::raw_spinlock_t,
+        flags: kernel::ffi::c_ulong,
+    );
+}
+
 /// `T` protected by a `raw_spinlock_t`.
 ///
 /// # Invariants
@@ -45,14 +60,9 @@ impl<T> RawSpinLock<T> {
         pin_init!(Self {
             lock <- Opaque::ffi_init(move |p: *mut bindings::raw_spinlock_t| {
                 // SAFETY: `p` is valid for writes (pin-init of this field); `name` and `key`
-                // are static. LD_WAIT_SPIN: a raw spinlock.
+                // are static.
                 unsafe {
-                    bindings::__raw_spin_lock_init(
-                        p,
-                        name.as_char_ptr(),
-                        key.as_ptr(),
-                        bindings::lockdep_wait_type_LD_WAIT_SPIN as _,
-                    )
+                    nvmock_raw_spin_lock_init(p, name.as_char_ptr(), key.as_ptr())
                 }
             }),
             data: UnsafeCell::new(data),
@@ -63,7 +73,7 @@ impl<T> RawSpinLock<T> {
     /// Takes the lock with interrupts disabled.
     pub(crate) fn lock(&self) -> RawGuard<'_, T> {
         // SAFETY: `lock` is initialised (type invariant).
-        let flags = unsafe { bindings::_raw_spin_lock_irqsave(self.lock.get()) };
+        let flags = unsafe { nvmock_raw_spin_lock_irqsave(self.lock.get()) };
         // INVARIANT: the lock is held until the guard drops.
         RawGuard { lock: self, flags }
     }
@@ -94,6 +104,6 @@ impl<T> Drop for RawGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: taken in `lock` with these flags, on this CPU (interrupts are off, so the
         // task cannot have migrated).
-        unsafe { bindings::_raw_spin_unlock_irqrestore(self.lock.lock.get(), self.flags) };
+        unsafe { nvmock_raw_spin_unlock_irqrestore(self.lock.lock.get(), self.flags) };
     }
 }
