@@ -109,6 +109,31 @@ int main(int argc, char **argv)
 	check("get features of a reserved FID", ctrl, NVME_IOCTL_ADMIN_CMD, &c, STATUS(0, 0x02));
 
 	memset(&c, 0, sizeof(c));
+	c.opcode = 0x0d;		/* Namespace Management, reserved SEL 2 */
+	c.cdw10 = 2;
+	c.addr = (unsigned long)buf;
+	c.data_len = sizeof(buf);
+	memset(buf, 0, sizeof(buf));
+	check("namespace management with a reserved SEL", ctrl, NVME_IOCTL_ADMIN_CMD, &c,
+	      STATUS(0, 0x02));
+
+	memset(&c, 0, sizeof(c));
+	c.opcode = 0x15;		/* Namespace Attachment (attach), broadcast NSID */
+	c.nsid = 0xffffffff;
+	c.addr = (unsigned long)buf;
+	c.data_len = sizeof(buf);
+	buf[0] = 1;			/* one controller: ID 0 */
+	check("attach the broadcast NSID", ctrl, NVME_IOCTL_ADMIN_CMD, &c, STATUS(0, 0x02));
+
+	memset(&c, 0, sizeof(c));
+	c.opcode = 0x15;		/* Namespace Attachment (detach), an NSID beyond NN */
+	c.nsid = 0x7fff;
+	c.cdw10 = 1;
+	c.addr = (unsigned long)buf;
+	c.data_len = sizeof(buf);
+	check("detach an NSID beyond NN", ctrl, NVME_IOCTL_ADMIN_CMD, &c, STATUS(0, 0x0b));
+
+	memset(&c, 0, sizeof(c));
 	c.opcode = 0x02;		/* Read one block past the end */
 	c.nsid = 1;
 	c.addr = (unsigned long)buf;
