@@ -19,7 +19,10 @@
 //!   `acpi_nfit_init()` directly;
 //! - the parser: [`parse`] checks a table's header, length and checksum and every structure's
 //!   type and length, and [`Table::structures`] / [`structures`] iterate over the structures;
-//! - the two topologies nfit_test builds, as data, in [`nfit_test`].
+//! - the two topologies nfit_test builds, as data, in [`nfit_test`];
+//! - the `_DSM` layer nfit_test answers with: label areas ([`label`]), address range scrub,
+//!   the media error list and error injection ([`ars`]), Intel SMART health ([`smart`]), and
+//!   the per-bus and per-DIMM dispatcher with failure injection ([`dsm`]).
 //!
 //! Everything is `no_std`, uses only `core`, allocates nothing and does not panic on any
 //! input: descriptions and tables are checked, and every failure is a `Result`.
@@ -60,9 +63,13 @@
 //!   signature, revision (1), length (equal to the slice's) and checksum, and ignores
 //!   reserved fields, as Linux does.
 
+pub mod ars;
+pub mod dsm;
+pub mod label;
 mod le;
 pub mod nfit_test;
 mod parse;
+pub mod smart;
 mod table;
 mod topology;
 

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `_DSM` dispatcher of one emulated bus: what nfit_test's `nfit_test_ctl()` does for the
+//! bus and its DIMMs, given the command and the one in/out buffer `nd_desc->ndctl()`
+//! receives.
+//!
+//! Bus commands: ARS Capabilities, ARS Start, ARS Status, Clear Error ([`super::ars`]), and
+//! through `ND_CMD_CALL` with the NFIT bus family the error injection commands. DIMM
+//! commands: Get Config Size/Data, Set Config Data ([`super::label`]), and through
+//! `ND_CMD_CALL` with the Intel family Get SMART, Get/Set SMART Threshold, SMART Inject
+//! ([`super::smart`]) and Enable Latch System Shutdown Status.
+//!
+//! # Decisions
+//!
+//! - Results mirror nfit_test's two return channels: an error ([`DsmError`], the negative
+//!   `rc`), or [`Done`] with the positive residual `rc` nfit_test returns for config data,
+//!   the `*cmd_rc` ([`CmdRc`]) and the notification nfit_test would raise ([`Event`]).
+//!   [`Done::written`] says how many bytes from the start of the payload the command wrote.
+//! - Failure injection ([`FailControl`], nfit_test's `fail_cmd` and `fail_cmd_code` sysfs
+//!   attributes): after a DIMM command that nfit_test knows has run (side effects included),
+//!   its result is replaced by [`DsmError::Failed`] with the code (`-EIO` if the code is 0)
+//!   if bit `func` of the mask is set (`override_return_code()`). `func` is the command
+//!   number for native commands and the package's function for `ND_CMD_CALL`. Bus commands
+//!   and commands nfit_test does not know are never overridden.
+//! - The package header (`struct nd_cmd_pkg`, 64 bytes) is checked: a buffer shorter than
+//!   the header or than header plus `nd_size_in + nd_size_out` is invalid. nfit_test trusts
+//!   the kernel for that.
+//! - A DIMM is found by its device handle (`get_dimm()`, [`DsmError::NoDevice`] if none);
+//!   packages for a DIMM without [`Dimm::package_calls`] are invalid, as nfit_test refuses
+//!   them for the DIMMs of its second bus; packages of a family other than Intel are not
+//!   supported. Security, firmware update and activation, and translate-SPA commands are
+//!   not modelled (not supported).
+
+use super::ars::Ars;
+use super::label::LabelArea;
+use super::le::{put_u32, u32_at, u64_at, u8_at};
+use super::smart::Smart;
+use super::DeviceHandle;
+
+/// `ND_CMD_ARS_CAP` (bus).
+pub const CMD_ARS_CAP: u32 = 1;
+/// `ND_CMD_ARS_START` (bus).
+pub const CMD_ARS_START: u32 = 2;
+/// `ND_CMD_ARS_STATUS` (bus).
+pub const CMD_ARS_STATUS: u32 = 3;
+/// `ND_CMD_CLEAR_ERROR` (bus).
+pub const CMD_CLEAR_ERROR: u32 = 4;
+/// `ND_CMD_GET_CONFIG_SIZE` (DIMM).
+pub const CMD_GET_CONFIG_SIZE: u32 = 4;
+/// `ND_CMD_GET_CONFIG_DATA` (DIMM).
+pub const CMD_GET_CONFIG_DATA: u32 = 5;
+/// `ND_CMD_SET_CONFIG_DATA` (DIMM).
+pub const CMD_SET_CONFIG_DATA: u32 = 6;
+/// `ND_CMD_CALL`: a `struct nd_cmd_pkg` with a family and function.
+pub const CMD_CALL: u32 = 10;
+
+/// Length of `struct nd_cmd_pkg` before its payload.
+pub const PKG_HDR: usize = 64;
+/// DIMM family: Intel (`NVDIMM_FAMILY_INTEL`).
+pub const FAMILY_INTEL: u64 = 0;
+/// Bus family: NFIT (`NVDIMM_BUS_FAMILY_NFIT`).
+pub const BUS_FAMILY_NFIT: u64 = 0;
+
+/// Intel DIMM functions.
+pub mod intel {
+    /// Get SMART.
+    pub const SMART: u64 = 1;
+    /// Get SMART threshold.
+    pub const SMART_THRESHOLD: u64 = 2;
+    /// Enable latch system shutdown status.
+    pub const ENABLE_LSS_STATUS: u64 = 10;
+    /// Set SMART threshold.
+    pub const SMART_SET_THRESHOLD: u64 = 17;
+    /// SMART inject.
+    pub const SMART_INJECT: u64 = 18;
+}
+
+/// NFIT bus family functions.
+pub mod nfit_bus {
+    /// Inject an error (`NFIT_CMD_ARS_INJECT_SET`).
+    pub const ARS_INJECT_SET: u64 = 7;
+    /// Clear injected errors (`NFIT_CMD_ARS_INJECT_CLEAR`).
+    pub const ARS_INJECT_CLEAR: u64 = 8;
+    /// List injected errors (`NFIT_CMD_ARS_INJECT_GET`).
+    pub const ARS_INJECT_GET: u64 = 9;
+}
+
+const EINVAL: i32 = 22;
+const ENOTTY: i32 = 25;
+const ENXIO: i32 = 6;
+const ENOMEM: i32 = 12;
+const EIO: i32 = 5;
+const EBUSY: i32 = 16;
+const ENOSPC: i32 = 28;
+
+/// Why a command failed as a whole (nfit_test's negative `rc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DsmError {
+    /// A malformed request (`-EINVAL`).
+    Invalid,
+    /// An unknown command or family (`-ENOTTY`).
+    NotSupported,
+    /// No DIMM has the handle (`-ENXIO`).
+    NoDevice,
+    /// The error list is full (`-ENOMEM`).
+    NoMemory,
+    /// Injected by [`FailControl`]: the code to return as it is.
+    Failed(i32),
+}
+
+impl DsmError {
+    /// The value nfit_test's `nfit_test_ctl()` would return.
+    pub const fn errno(self) -> i32 {
+        match self {
+            DsmError::Invalid => -EINVAL,
+            DsmError::NotSupported => -ENOTTY,
+            DsmError::NoDevice => -ENXIO,
+            DsmError::NoMemory => -ENOMEM,
+            DsmError::Failed(code) => code,
+        }
+    }
+}
+
+/// The command's own result code (nfit_test's `*cmd_rc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmdRc {
+    /// Success.
+    Ok,
+    /// A scrub is in progress (`-EBUSY`).
+    Busy,
+    /// ARS records overflowed the output; continue at the restart range (`-ENOSPC`).
+    NoSpace,
+}
+
+impl CmdRc {
+    /// The errno value (0 for success).
+    pub const fn errno(self) -> i32 {
+        match self {
+            CmdRc::Ok => 0,
+            CmdRc::Busy => -EBUSY,
+            CmdRc::NoSpace => -ENOSPC,
+        }
+    }
+}
+
+/// A notification the command raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// None.
+    None,
+    /// DIMM health event (notify the DIMM with 0x81).
+    Health,
+    /// Uncorrectable memory error (notify the bus with `NFIT_NOTIFY_UC_MEMORY_ERROR`).
+    UncorrectableError,
+}
+
+/// A command that ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Done {
+    /// Bytes from the start of the payload the command wrote.
+    pub written: usize,
+    /// Payload bytes left unused, which nfit_test returns as a positive `rc` (config data
+    /// only; 0 otherwise).
+    pub residual: usize,
+    /// The command's result code.
+    pub cmd_rc: CmdRc,
+    /// The notification to raise.
+    pub event: Event,
+}
+
+impl Done {
+    /// A plain success that wrote `written` bytes.
+    pub const fn written(written: usize) -> Done {
+        Done {
+            written,
+            residual: 0,
+            cmd_rc: CmdRc::Ok,
+            event: Event::None,
+        }
+    }
+}
+
+/// nfit_test's per-DIMM `fail_cmd` and `fail_cmd_code`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailControl {
+    /// Bit `func` set: command `func` fails.
+    pub mask: u64,
+    /// The code failing commands return (0: `-EIO`).
+    pub code: i32,
+}
+
+impl FailControl {
+    /// The result of command `func` that gave `rc` (`override_return_code()`).
+    pub fn apply(&self, func: u64, rc: Result<Done, DsmError>) -> Result<Done, DsmError> {
+        let bit = 1u64.checked_shl(u32::try_from(func).unwrap_or(u32::MAX));
+        match bit {
+            Some(b) if self.mask & b != 0 => Err(DsmError::Failed(match self.code {
+                0 => -EIO,
+                c => c,
+            })),
+            Some(_) | None => rc,
+        }
+    }
+}
+
+/// One emulated DIMM's `_DSM` state.
+#[derive(Debug)]
+pub struct Dimm<'a> {
+    /// The NFIT device handle commands address it by.
+    pub handle: DeviceHandle,
+    /// Its label area.
+    pub label: LabelArea<'a>,
+    /// Its SMART data and thresholds.
+    pub smart: Smart,
+    /// Failure injection.
+    pub fail: FailControl,
+    /// Whether it answers `ND_CMD_CALL` packages (nfit_test: the DIMMs of its first bus).
+    pub package_calls: bool,
+}
+
+impl<'a> Dimm<'a> {
+    /// A DIMM with default SMART data, no failures, answering packages.
+    pub fn new(handle: DeviceHandle, label: LabelArea<'a>) -> Dimm<'a> {
+        Dimm {
+            handle,
+            label,
+            smart: Smart::DEFAULT,
+            fail: FailControl::default(),
+            package_calls: true,
+        }
+    }
+
+    /// Runs native command `cmd` (not `ND_CMD_CALL`) on `buf`.
+    pub fn native(&mut self, cmd: u32, buf: &mut [u8]) -> Result<Done, DsmError> {
+        let rc = match cmd {
+            CMD_GET_CONFIG_SIZE => self.label.get_config_size(buf),
+            CMD_GET_CONFIG_DATA => self.label.get_config_data(buf),
+            CMD_SET_CONFIG_DATA => self.label.set_config_data(buf),
+            _ => return Err(DsmError::NotSupported),
+        };
+        self.fail.apply(u64::from(cmd), rc)
+    }
+
+    /// Runs function `func` of `family` on the package payload `buf`.
+    pub fn package(&mut self, family: u64, func: u64, buf: &mut [u8]) -> Result<Done, DsmError> {
+        if family != FAMILY_INTEL {
+            return Err(DsmError::NotSupported);
+        }
+        if !self.package_calls {
+            return Err(DsmError::Invalid);
+        }
+        let rc = match func {
+            intel::SMART => self.smart.get(buf),
+            intel::SMART_THRESHOLD => self.smart.get_threshold(buf),
+            intel::SMART_SET_THRESHOLD => self.smart.set_threshold(buf),
+            intel::SMART_INJECT => self.smart.inject(buf),
+            intel::ENABLE_LSS_STATUS => lss_status(buf),
+            _ => return Err(DsmError::NotSupported),
+        };
+        self.fail.apply(func, rc)
+    }
+}
+
+/// Enable Latch System Shutdown Status: enable 0 or 1 succeeds, anything else answers
+/// status 3 (`nd_intel_test_cmd_set_lss_status()`).
+fn lss_status(buf: &mut [u8]) -> Result<Done, DsmError> {
+    if buf.len() < 5 {
+        return Err(DsmError::Invalid);
+    }
+    let status = match u8_at(buf, 0) {
+        0 | 1 => 0,
+        _ => 3,
+    };
+    put_u32(buf, 1, status);
+    Ok(Done::written(5))
+}
+
+/// Runs bus command `cmd` (not `ND_CMD_CALL`) on `buf`.
+pub fn bus_native<const N: usize>(
+    ars: &mut Ars<N>,
+    cmd: u32,
+    buf: &mut [u8],
+) -> Result<Done, DsmError> {
+    match cmd {
+        CMD_ARS_CAP => ars.cap(buf),
+        CMD_ARS_START => ars.start(buf),
+        CMD_ARS_STATUS => ars.status(buf),
+        CMD_CLEAR_ERROR => ars.clear_error(buf),
+        _ => Err(DsmError::NotSupported),
+    }
+}
+
+/// Runs bus function `func` of `family` on the package payload `buf`.
+pub fn bus_package<const N: usize>(
+    ars: &mut Ars<N>,
+    family: u64,
+    func: u64,
+    buf: &mut [u8],
+) -> Result<Done, DsmError> {
+    match (family, func) {
+        (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_SET) => ars.inject_set(buf),
+        (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_CLEAR) => ars.inject_clear(buf),
+        (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_GET) => ars.inject_status(buf),
+        _ => Err(DsmError::NotSupported),
+    }
+}
+
+/// A package's family, function and payload (`nd_size_in + nd_size_out` bytes after the
+/// 64-byte `struct nd_cmd_pkg` header).
+pub fn package_payload(buf: &mut [u8]) -> Result<(u64, u64, &mut [u8]), DsmError> {
+    if buf.len() < PKG_HDR {
+        return Err(DsmError::Invalid);
+    }
+    let (family, func) = (u64_at(buf, 0), u64_at(buf, 8));
+    let size = (u32_at(buf, 16) as usize).saturating_add(u32_at(buf, 20) as usize);
+    let end = PKG_HDR.saturating_add(size);
+    let payload = buf.get_mut(PKG_HDR..end).ok_or(DsmError::Invalid)?;
+    Ok((family, func, payload))
+}
+
+/// What a command addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The bus.
+    Bus,
+    /// The DIMM with this handle.
+    Dimm(DeviceHandle),
+}
+
+/// Runs command `cmd` for `target` on `buf` (`nfit_test_ctl()`): a package for
+/// [`CMD_CALL`], the payload itself otherwise. The results of packages count from the start
+/// of the package's payload.
+pub fn ctl<const N: usize>(
+    ars: &mut Ars<N>,
+    dimms: &mut [Dimm<'_>],
+    target: Target,
+    cmd: u32,
+    buf: &mut [u8],
+) -> Result<Done, DsmError> {
+    match target {
+        Target::Bus if cmd == CMD_CALL => {
+            let (family, func, payload) = package_payload(buf)?;
+            bus_package(ars, family, func, payload)
+        }
+        Target::Bus => bus_native(ars, cmd, buf),
+        Target::Dimm(handle) => {
+            let dimm = dimms
+                .iter_mut()
+                .find(|d| d.handle == handle)
+                .ok_or(DsmError::NoDevice)?;
+            if cmd == CMD_CALL {
+                let (family, func, payload) = package_payload(buf)?;
+                dimm.package(family, func, payload)
+            } else {
+                dimm.native(cmd, buf)
+            }
+        }
+    }
+}
