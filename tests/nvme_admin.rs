@@ -120,6 +120,45 @@ fn active_namespace_list() {
     assert_status(&h.identify(2, 0xffff_ffff).0, Status::INVALID_NAMESPACE);
 }
 
+/// Identify with CSI `csi` in CDW11 31:24.
+fn identify_csi(h: &mut Host, cns: u32, nsid: u32, csi: u8) -> (Cqe, Vec<u8>) {
+    let buf = h.buffer(4096, 0, 0);
+    let mut s = Sqe::new(admin_opcode::IDENTIFY, 0x700 + cns as u16);
+    s.nsid = nsid;
+    s.prp1 = buf.prp1;
+    s.prp2 = buf.prp2;
+    s.cdw10 = cns;
+    s.cdw11 = u32::from(csi) << 24;
+    let c = h.admin(&s);
+    (c, buf.read(&h.mem))
+}
+
+#[test]
+fn identify_io_command_set_structures() {
+    let mut h = Host::ready();
+    // CNS 1Ch: combination 0 is the NVM Command Set alone, the rest unused.
+    let (c, d) = h.identify(0x1c, 0);
+    assert_status(&c, Status::SUCCESS);
+    assert_eq!(d[..8], 1u64.to_le_bytes());
+    assert!(d[8..].iter().all(|&b| b == 0));
+    // CNS 05h/06h for the NVM Command Set: nothing beyond the base structures (zeroes).
+    for (cns, nsid) in [(0x05, 1), (0x05, 0xffff_ffff), (0x06, 0)] {
+        let (c, d) = identify_csi(&mut h, cns, nsid, 0);
+        assert_status(&c, Status::SUCCESS);
+        assert!(d.iter().all(|&b| b == 0), "CNS {cns:#x}");
+    }
+    // Other command sets (key value, zoned) are not supported.
+    for csi in [1, 2, 0xff] {
+        assert_status(&identify_csi(&mut h, 0x05, 1, csi).0, Status::INVALID_FIELD);
+        assert_status(&identify_csi(&mut h, 0x06, 0, csi).0, Status::INVALID_FIELD);
+    }
+    // An NSID that is no namespace slot.
+    assert_status(
+        &identify_csi(&mut h, 0x05, 99, 0).0,
+        Status::INVALID_NAMESPACE,
+    );
+}
+
 #[test]
 fn identify_invalid_fields() {
     let mut h = Host::ready();

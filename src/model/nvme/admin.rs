@@ -66,6 +66,14 @@ pub mod feature {
     pub const TIMESTAMP: u8 = 0x0e;
 }
 
+/// Command Set Identifier of the NVM Command Set.
+const CSI_NVM: u8 = 0;
+
+/// An Identify command's Command Set Identifier (CDW11 31:24).
+fn csi(sqe: &Sqe) -> u8 {
+    (sqe.cdw11 >> 24) as u8
+}
+
 /// Asynchronous Event Requests the controller holds at once (Identify Controller AERL + 1).
 pub const AER_SLOTS: usize = 4;
 /// Abort Command Limit (Identify Controller ACL + 1). Aborts complete at once, so the limit is
@@ -331,7 +339,10 @@ impl<const QUEUES: usize> Controller<QUEUES> {
     /// Identify: CNS 00h (namespace; the capabilities common to all namespaces for the
     /// broadcast NSID), 01h (controller), 02h (active NSIDs), 03h (namespace identification
     /// descriptors), 10h (allocated NSIDs), 11h (allocated namespace), 12h (controllers
-    /// attached to a namespace) and 13h (controllers in the subsystem: this one).
+    /// attached to a namespace) and 13h (controllers in the subsystem: this one); and the
+    /// I/O Command Set structures: 05h (I/O Command Set specific namespace), 06h (I/O
+    /// Command Set specific controller), both for CSI 00h (NVM) only, and 1Ch (I/O Command
+    /// Set combinations: NVM alone).
     fn identify<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
         let page = self.page_size();
         if sqe.cdw10 & 0xff00 != 0 {
@@ -406,6 +417,26 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             }
             // The NSID is not used.
             0x13 => identify::controller_list(&[CONTROLLER_ID], cntid, out),
+            // NVM Command Set specific Identify Namespace: no storage tags, no protection
+            // information, no extended LBA formats, so all zeroes for an allocated
+            // namespace, like CNS 00h for an inactive one.
+            0x05 => {
+                if csi(sqe) != CSI_NVM {
+                    return Err(Status::INVALID_FIELD);
+                }
+                if !slot && nsid != NSID_ALL {
+                    return Err(Status::INVALID_NAMESPACE);
+                }
+            }
+            // NVM Command Set specific Identify Controller: no Verify, Write Zeroes, Write
+            // Uncorrectable or Dataset Management size limits beyond MDTS (all zeroes).
+            0x06 => {
+                if csi(sqe) != CSI_NVM {
+                    return Err(Status::INVALID_FIELD);
+                }
+            }
+            // Identify I/O Command Set data structure: one combination, the NVM Command Set.
+            0x1c => identify::command_set_combinations(out),
             _ => return Err(Status::INVALID_FIELD),
         }
         let mut prp = Prp::new(sqe.prp1, sqe.prp2, identify::SIZE as u64, page)?;

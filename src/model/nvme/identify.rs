@@ -132,6 +132,12 @@ pub(super) fn common_namespace(buf: &mut [u8]) {
     namespace_capabilities(buf);
 }
 
+/// Identify I/O Command Set data structure (CNS 1Ch) into `buf` (zeroed by the caller): I/O
+/// Command Set Combination 0 is the NVM Command Set alone (bit 0); the other 511 are unused.
+pub(super) fn command_set_combinations(buf: &mut [u8]) {
+    put(buf, 0, &1u64.to_le_bytes());
+}
+
 /// A Namespace ID list (CNS 02h of the active NSIDs, 10h of the allocated ones): the NSIDs of
 /// `set` (bit `n - 1` for NSID `n`) above `nsid`, ascending, into `buf` (zeroed by the
 /// caller).

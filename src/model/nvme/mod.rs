@@ -135,6 +135,11 @@
 //!   thin provisioning, MNAN 0), no secure erase beyond
 //!   user data erase, no boot partitions, no firmware activation notices, a volatile write
 //!   cache that is always present (Flush reaches [`Backing::flush`]).
+//! - I/O Command Set structures: Identify CNS 05h and 06h answer for the NVM Command Set
+//!   (CSI 00h) only, with all-zero structures (no storage tags, protection information or
+//!   extended LBA formats; no command size limits beyond MDTS); other CSIs are Invalid Field.
+//!   CNS 1Ch lists one combination, the NVM Command Set alone. CAP.CSS does not advertise
+//!   I/O Command Set selection, so Linux keeps to the NVM Command Set and never asks.
 
 mod admin;
 mod ctrl;
