@@ -28,6 +28,9 @@ macro_rules! check {
 
 /// The pure models, the same files the host crate builds.
 pub(crate) mod model {
+    #[path = "../model/le.rs"]
+    #[allow(dead_code)]
+    pub(crate) mod le;
     #[path = "../model/nvme/mod.rs"]
     #[allow(dead_code, unreachable_pub, unused_imports)]
     pub(crate) mod nvme;

@@ -8,6 +8,7 @@
 
 #![no_std]
 
+mod le;
 pub mod nfit;
 pub mod nvme;
 pub mod pcicfg;

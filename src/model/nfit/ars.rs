@@ -41,8 +41,8 @@
 //! - The injection notify option raises [`Event::UncorrectableError`] (nfit_test queues an
 //!   `NFIT_NOTIFY_UC_MEMORY_ERROR` notification of the bus).
 
+use super::super::le::{put, put_u16, put_u32, put_u64, u64_at, u8_at};
 use super::dsm::{CmdRc, Done, DsmError, Event};
-use super::le::{put, put_u16, put_u32, put_u64, u64_at, u8_at};
 
 /// Scrub duration used when the caller has no better idea: 5 ms of virtual time.
 pub const DEFAULT_SCRUB_NS: u64 = 5_000_000;

@@ -31,9 +31,9 @@
 //!   supported. Security, firmware update and activation, and translate-SPA commands are
 //!   not modelled (not supported).
 
+use super::super::le::{put_u32, u32_at, u64_at, u8_at};
 use super::ars::Ars;
 use super::label::LabelArea;
-use super::le::{put_u32, u32_at, u64_at, u8_at};
 use super::smart::Smart;
 use super::DeviceHandle;
 

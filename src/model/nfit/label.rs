@@ -21,8 +21,8 @@
 //! - The residual byte count nfit_test returns as a positive `rc` (buffer bytes the command
 //!   did not use) is [`Done::residual`].
 
+use super::super::le::{put_u32, u32_at};
 use super::dsm::{Done, DsmError};
-use super::le::{put_u32, u32_at};
 
 /// Largest transfer Get Config Size reports (nfit_test's `SZ_4K`).
 pub const MAX_XFER: u32 = 4096;

@@ -66,7 +66,6 @@
 pub mod ars;
 pub mod dsm;
 pub mod label;
-mod le;
 pub mod nfit_test;
 mod parse;
 pub mod smart;

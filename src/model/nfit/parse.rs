@@ -2,7 +2,7 @@
 
 //! Parsing of an ACPI NFIT: header checks and an iterator over the structures.
 
-use super::le::{array, u16_at, u32_at, u64_at, u8_at};
+use super::super::le::{array, u16_at, u32_at, u64_at, u8_at};
 use super::structure_len as len;
 use super::structure_type as ty;
 use super::table::checksum;

@@ -20,8 +20,8 @@
 //!   status after them only if the buffer holds it (nfit_test writes it regardless).
 //! - Inject wants exactly the 19-byte payload, as nfit_test does.
 
+use super::super::le::{put, put_u16, put_u32, put_u8, u16_at, u64_at, u8_at};
 use super::dsm::{Done, DsmError, Event};
-use super::le::{put, put_u16, put_u32, put_u8, u16_at, u64_at, u8_at};
 
 /// Get SMART payload length (status and 128 data bytes).
 pub const SMART_LEN: usize = 132;

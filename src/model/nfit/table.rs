@@ -2,7 +2,7 @@
 
 //! Serialization of a [`Topology`] into an ACPI NFIT.
 
-use super::le::{put, put_u16, put_u32, put_u64, put_u8};
+use super::super::le::{put, put_u16, put_u32, put_u64, put_u8};
 use super::structure_len as len;
 use super::structure_type as ty;
 use super::topology::{ControlRegion, Dimm, Mapping, Spa, Topology, TopologyError};

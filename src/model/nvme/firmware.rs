@@ -17,7 +17,8 @@
 //! set to be activated next, or else the active slot (whose image 000b may have replaced).
 //! Slots and the active slot are kept across controller resets.
 
-use super::logs::{put, PAGE_512};
+use super::super::le::put;
+use super::logs::PAGE_512;
 use super::params::Params;
 use super::status::Status;
 

@@ -2,9 +2,10 @@
 
 //! Identify data structures (4096 bytes each).
 
+use super::super::le::put;
 use super::admin::{ABORT_LIMIT, AER_SLOTS};
 use super::firmware::{Revision, FIRMWARE_SLOTS};
-use super::logs::{put, ERROR_LOG_ENTRIES};
+use super::logs::ERROR_LOG_ENTRIES;
 use super::ns::LBA_FORMATS;
 use super::params::{Namespace, Params};
 use super::regs::VERSION;

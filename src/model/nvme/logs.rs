@@ -4,6 +4,7 @@
 //! Commands Supported and Effects; Firmware Slot Information is the firmware module's) and
 //! asynchronous events.
 
+use super::super::le::put;
 use super::admin::opcode as admin_op;
 use super::io::opcode as io_op;
 use super::params::MAX_NAMESPACES;
@@ -114,13 +115,6 @@ struct ErrorEntry {
     cid: u16,
     status: u16,
     nsid: u32,
-}
-
-/// Stores `v` little-endian at `off` of `buf` (dropped if it does not fit).
-pub(super) fn put(buf: &mut [u8], off: usize, v: &[u8]) {
-    if let Some(d) = buf.get_mut(off..off.saturating_add(v.len())) {
-        d.iter_mut().zip(v).for_each(|(d, s)| *d = *s);
-    }
 }
 
 /// Logs and health counters: kept across controller resets.

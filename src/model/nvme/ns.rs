@@ -22,6 +22,7 @@
 //! current format as fit in it. Slots, attachment and formats are kept across controller
 //! resets.
 
+use super::super::le::{u16_at, u64_at};
 use super::admin::ASYNC_NAMESPACE_NOTICES;
 use super::ctrl::Controller;
 use super::identify::{self, CONTROLLER_ID};
@@ -89,20 +90,6 @@ const CSI_SHIFT: u32 = 24;
 const DATA_SIZE: usize = 4096;
 /// Namespace Management create data: NMIC bit 0, shared namespace.
 const NMIC_SHARED: u8 = 1;
-
-/// The little-endian `u64` at `off` of `b` (0 if it runs past the end).
-fn le64(b: &[u8], off: usize) -> u64 {
-    b.get(off..off.saturating_add(8))
-        .and_then(|s| <[u8; 8]>::try_from(s).ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
-/// The little-endian `u16` at `off` of `b` (0 if it runs past the end).
-fn le16(b: &[u8], off: usize) -> u16 {
-    b.get(off..off.saturating_add(2))
-        .and_then(|s| <[u8; 2]>::try_from(s).ok())
-        .map_or(0, u16::from_le_bytes)
-}
 
 /// Why [`Controller::attach_namespace`] or [`Controller::detach_namespace`] refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -534,7 +521,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         copy_in(mem, &mut prp, data)?;
         let data = self.buf.get(..DATA_SIZE).ok_or(Status::INTERNAL_ERROR)?;
         let byte = |off: usize| data.get(off).copied().unwrap_or(0);
-        let (nsze, ncap) = (le64(data, 0), le64(data, 8));
+        let (nsze, ncap) = (u64_at(data, 0), u64_at(data, 8));
         let (flbas, dps, nmic) = (byte(26), byte(29), byte(30));
         if nsze == 0 {
             return Err(Status::INVALID_FIELD);
@@ -631,7 +618,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             .get_mut(..DATA_SIZE)
             .ok_or(Status::INTERNAL_ERROR)?;
         copy_in(mem, &mut prp, data)?;
-        if le16(data, 0) != 1 || le16(data, 2) != CONTROLLER_ID {
+        if u16_at(data, 0) != 1 || u16_at(data, 2) != CONTROLLER_ID {
             return Err(Status::CONTROLLER_LIST_INVALID);
         }
         let r = if attach {

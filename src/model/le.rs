@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Little-endian field access that never panics.
+//! Little-endian field access that never panics, for every model's data structures (NVMe
+//! Identify and log pages, NFIT tables, DSM payloads).
 //!
 //! Readers return 0 for bytes outside the slice and writers drop them; callers check lengths
 //! first, so neither happens in practice.
