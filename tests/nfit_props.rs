@@ -64,25 +64,14 @@ const VIRTUAL_TYPES: [Guid; 4] = [
 /// A valid description built from `words`.
 fn build(words: &[u64]) -> Desc {
     let mut r = Draw { words, at: 0 };
-    let mut d = Desc {
-        oem: Oem {
-            id: r.word().to_le_bytes()[..6].try_into().unwrap(),
-            table_id: r.word().to_le_bytes(),
-            revision: r.word() as u32,
-            creator_id: (r.word() as u32).to_le_bytes(),
-            creator_revision: r.word() as u32,
-        },
-        base: r.below(1 << 36) * MEMORY_ALIGN,
-        spas: Vec::new(),
-        dimms: Vec::new(),
-        dcrs: Vec::new(),
-        bdws: Vec::new(),
-        mappings: Vec::new(),
-        interleaves: Vec::new(),
-        flush: Vec::new(),
-        smbios: Vec::new(),
-        caps: None,
+    let oem = Oem {
+        id: r.word().to_le_bytes()[..6].try_into().unwrap(),
+        table_id: r.word().to_le_bytes(),
+        revision: r.word() as u32,
+        creator_id: (r.word() as u32).to_le_bytes(),
+        creator_revision: r.word() as u32,
     };
+    let mut d = Desc::empty(oem, r.below(1 << 36) * MEMORY_ALIGN);
 
     // DIMMs, each with one or two control regions, maybe a block window.
     let n_dimms = 1 + r.below(6) as usize;

@@ -27,6 +27,23 @@ pub struct Desc {
 }
 
 impl Desc {
+    /// A description with no structures.
+    pub fn empty(oem: Oem, base: u64) -> Desc {
+        Desc {
+            oem,
+            base,
+            spas: Vec::new(),
+            dimms: Vec::new(),
+            dcrs: Vec::new(),
+            bdws: Vec::new(),
+            mappings: Vec::new(),
+            interleaves: Vec::new(),
+            flush: Vec::new(),
+            smbios: Vec::new(),
+            caps: None,
+        }
+    }
+
     pub fn from_topology(t: &Topology<'_>) -> Desc {
         Desc {
             oem: t.oem,
@@ -139,19 +156,7 @@ pub fn walk(table: &[u8]) -> Vec<(usize, u16, u16)> {
 /// repeats (a DIMM's identity in each control region, its physical id in each mapping)
 /// agrees, and that no structure is left unexplained.
 pub fn reconstruct(table: &Table<'_>, base: u64) -> Desc {
-    let mut d = Desc {
-        oem: table.header().oem,
-        base,
-        spas: Vec::new(),
-        dimms: Vec::new(),
-        dcrs: Vec::new(),
-        bdws: Vec::new(),
-        mappings: Vec::new(),
-        interleaves: Vec::new(),
-        flush: Vec::new(),
-        smbios: Vec::new(),
-        caps: None,
-    };
+    let mut d = Desc::empty(table.header().oem, base);
     let mut memdevs = Vec::new();
     let mut raw_dcrs = Vec::new();
     for s in table.structures() {
