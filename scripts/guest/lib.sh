@@ -1,6 +1,16 @@
 # nvmock: shell functions for the test system's init scripts (busybox sh; sourced from
 # /nvmock/lib.sh, where scripts/vm.sh installs it).
 
+# guest_mounts: /proc, /sys and /dev; without devtmpfs (UML's kernels), the nodes the init
+# scripts use.
+guest_mounts() {
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs dev /dev 2>/dev/null
+	[ -c /dev/null ] || mknod /dev/null c 1 3
+	[ -c /dev/urandom ] || mknod /dev/urandom c 1 9
+}
+
 # nvme_find SERIAL: waits for the controller with serial number SERIAL and its namespace's
 # block device; sets $ctrl (sysfs) and $dev (name), or prints a failure and returns 1.
 nvme_find() {
