@@ -10,7 +10,7 @@ S := scripts
 # The host crate is built with cargo from the PATH (rustup); the kernel uses /usr/bin/rustc.
 CARGO ?= cargo
 
-.PHONY: all setup kernel modules kunit run check models lint bench clean help
+.PHONY: all setup kernel modules kunit run check models lint bench ndctl-test clean help
 all: help
 
 help:
@@ -19,6 +19,9 @@ help:
 	@echo "make kunit    one arch (ARCH=um|x86_64): kernel, modules, boot, KUnit summary"
 	@echo "make models   cargo test of the pure device models"
 	@echo "make bench    fio 4k random I/O: emulated NVMe vs null_blk (and QEMU's nvme on x86_64)"
+	@echo "make ndctl-test [REFERENCE=nfit_test] [TESTS='libndctl dsm-fail']"
+	@echo "             ndctl's test suite in the x86_64 guest, against nvmock's NVDIMM buses"
+	@echo "             (or the kernel's own tools/testing/nvdimm)"
 
 setup:
 	@$(S)/setup
@@ -49,6 +52,12 @@ check: setup models lint
 BENCH_ARCHES ?= $(ARCHES)
 bench: setup
 	@$(S)/bench $(BENCH_ARCHES)
+
+# ndctl's suite (x86_64 only): REFERENCE=nfit_test runs it against tools/testing/nvdimm.
+ndctl-test: setup
+	@ARCH=x86_64 $(S)/kernel
+	@ARCH=x86_64 $(S)/modules
+	@$(S)/ndctl-test $(TESTS)
 
 clean:
 	rm -rf target

@@ -27,8 +27,11 @@
  */
 #define pr_fmt(fmt) "nvmock_iomap: " fmt
 
+#include <linux/acpi.h>
 #include <linux/device.h>
 #include <linux/io.h>
+#include <linux/memremap.h>
+#include <linux/percpu-refcount.h>
 #include <linux/ioport.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -515,6 +518,258 @@ void __wrap___devm_release_region(struct device *dev, struct resource *parent,
 			       &match));
 }
 EXPORT_SYMBOL_GPL(__wrap___devm_release_region);
+
+static void nvmock_devm_iounmap(void *addr)
+{
+	__wrap_iounmap((void __iomem *)addr);
+}
+
+/**
+ * __wrap_devm_ioremap - devm_ioremap() for relinked modules
+ * @dev: device whose unbind unmaps
+ * @offset: physical address
+ * @size: length
+ *
+ * As __wrap_ioremap(), unmapped when @dev is unbound (libnvdimm maps flush hint pages
+ * this way). Other addresses go to the real devm_ioremap().
+ */
+void __iomem *__wrap_devm_ioremap(struct device *dev, resource_size_t offset,
+				  resource_size_t size)
+{
+	void __iomem *addr;
+
+	if (!nvmock_in_window(offset, size))
+		return devm_ioremap(dev, offset, size);
+	addr = __wrap_ioremap(offset, size);
+	if (!addr)
+		return NULL;
+	if (devm_add_action_or_reset(dev, nvmock_devm_iounmap, (__force void *)addr))
+		return NULL;
+	return addr;
+}
+EXPORT_SYMBOL_GPL(__wrap_devm_ioremap);
+
+#ifdef CONFIG_ZONE_DEVICE
+static void nvmock_pgmap_release(struct percpu_ref *ref)
+{
+	struct dev_pagemap *pgmap = container_of(ref, struct dev_pagemap, ref);
+
+	complete(&pgmap->done);
+}
+
+struct nvmock_pgmap {
+	struct dev_pagemap *pgmap;
+	void *host;
+};
+
+static void nvmock_pgmap_kill(void *data)
+{
+	struct nvmock_pgmap *p = data;
+
+	percpu_ref_kill(&p->pgmap->ref);
+	wait_for_completion(&p->pgmap->done);
+	percpu_ref_exit(&p->pgmap->ref);
+	__wrap_memunmap(p->host);
+	kfree(p);
+}
+
+/**
+ * __wrap_devm_memremap_pages - devm_memremap_pages() for relinked modules
+ * @dev: device whose unbind tears the mapping down
+ * @pgmap: the range to map; only its first range is used for owner memory
+ *
+ * Owner memory is vmalloc'd test memory, which already has ordinary struct pages: no
+ * ZONE_DEVICE pages are created for it. The page map's reference count is set up as the
+ * real function does (the pmem and device-dax drivers take and drop references on it), and
+ * the owner's memory is returned, mapped until @dev is unbound. The relinked drivers'
+ * direct-access paths (tools-testing/nvdimm) then hand out the vmalloc pages one page at a
+ * time. Ranges outside the window go to the real devm_memremap_pages().
+ */
+void *__wrap_devm_memremap_pages(struct device *dev, struct dev_pagemap *pgmap)
+{
+	u64 start = pgmap->range.start, len = range_len(&pgmap->range);
+	struct nvmock_pgmap *p;
+	bool real;
+	void *host;
+	int rc;
+
+	if (!nvmock_in_window(start, len))
+		return devm_memremap_pages(dev, pgmap);
+	host = nvmock_lookup(start, len, &real);
+	if (!host)
+		return ERR_PTR(-ENXIO);
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p) {
+		__wrap_memunmap(host);
+		return ERR_PTR(-ENOMEM);
+	}
+	p->pgmap = pgmap;
+	p->host = host;
+	init_completion(&pgmap->done);
+	rc = percpu_ref_init(&pgmap->ref, nvmock_pgmap_release, 0, GFP_KERNEL);
+	if (rc) {
+		__wrap_memunmap(host);
+		kfree(p);
+		return ERR_PTR(rc);
+	}
+	rc = devm_add_action_or_reset(dev, nvmock_pgmap_kill, p);
+	return rc ? ERR_PTR(rc) : host;
+}
+EXPORT_SYMBOL_GPL(__wrap_devm_memremap_pages);
+#endif /* CONFIG_ZONE_DEVICE */
+
+/**
+ * __wrap_insert_resource - insert_resource() for relinked modules
+ * @parent: resource tree root
+ * @res: the resource to insert
+ *
+ * The ACPI NFIT driver inserts each SPA range as a "Persistent Memory" resource. For a
+ * range in an owner's span, the owner must back it (else -ENXIO); it is then inserted in
+ * the real tree, under the span, where the pmem driver's later region requests nest in it
+ * as they do on hardware. Other resources go to the real insert_resource().
+ */
+int __wrap_insert_resource(struct resource *parent, struct resource *res)
+{
+	bool real;
+	void *host;
+
+	if (parent != &iomem_resource || !nvmock_in_window(res->start, resource_size(res)))
+		return insert_resource(parent, res);
+	host = nvmock_lookup(res->start, resource_size(res), &real);
+	if (!host)
+		return -ENXIO;
+	nvmock_unmap(host);
+	return insert_resource(parent, res);
+}
+EXPORT_SYMBOL_GPL(__wrap_insert_resource);
+
+/**
+ * __wrap_remove_resource - remove_resource() for relinked modules
+ * @res: a resource __wrap_insert_resource() inserted
+ *
+ * The real remove_resource(): inserted owner ranges are ordinary resources in the tree.
+ * Wrapped so that every resource-tree change of a relinked module passes the shim.
+ */
+int __wrap_remove_resource(struct resource *res)
+{
+	return remove_resource(res);
+}
+EXPORT_SYMBOL_GPL(__wrap_remove_resource);
+
+/**
+ * nvmock_iomap_in_window - whether a range is fake physical memory
+ * @start: first address
+ * @n: length
+ *
+ * For the relinked drivers' direct-access overrides (tools-testing/nvdimm): owner memory
+ * is vmalloc'd and must be handed out by its real page frame, one page at a time.
+ */
+bool nvmock_iomap_in_window(u64 start, u64 n)
+{
+	return nvmock_in_window(start, n);
+}
+EXPORT_SYMBOL_GPL(nvmock_iomap_in_window);
+
+/**
+ * nvmock_iomap_translate - the kernel address of fake physical memory
+ * @phys: first address
+ * @len: length
+ *
+ * The owner's memory at @phys, or NULL when no owner backs the whole range. The caller
+ * must already hold a mapping of the range (as device-dax holds its page map), which keeps
+ * the memory alive: the lookup itself is not counted.
+ */
+void *nvmock_iomap_translate(u64 phys, u64 len)
+{
+	bool real;
+	void *host = nvmock_lookup(phys, len, &real);
+
+	if (host)
+		nvmock_unmap(host);
+	return host;
+}
+EXPORT_SYMBOL_GPL(nvmock_iomap_translate);
+
+#ifdef CONFIG_ACPI
+/* The one ACPI owner (nvmock_nfit), under nvmock_srcu. */
+static const struct nvmock_acpi_ops __rcu *nvmock_acpi;
+
+/**
+ * nvmock_acpi_register - install the owner of fake ACPI handles
+ * @ops: answers for the handles it made up; NULL to remove the current owner
+ *
+ * Returns 0, or -EBUSY when another owner is installed. Removal waits for every call
+ * into the previous owner to return.
+ */
+int nvmock_acpi_register(const struct nvmock_acpi_ops *ops)
+{
+	int rc = 0;
+
+	mutex_lock(&nvmock_owners_lock);
+	if (ops && rcu_access_pointer(nvmock_acpi))
+		rc = -EBUSY;
+	else
+		rcu_assign_pointer(nvmock_acpi, ops);
+	mutex_unlock(&nvmock_owners_lock);
+	if (!ops)
+		synchronize_srcu(&nvmock_srcu);
+	return rc;
+}
+EXPORT_SYMBOL_GPL(nvmock_acpi_register);
+
+/**
+ * __wrap_acpi_evaluate_object - acpi_evaluate_object() for relinked modules
+ * @handle: ACPI handle (a fake one for an nvmock bus)
+ * @path: method name
+ * @args: arguments
+ * @buf: result buffer
+ *
+ * Lets the ACPI owner answer methods on its fake handles (the NFIT driver evaluates _FIT
+ * on a hot-plug notification); everything else reaches ACPI.
+ */
+acpi_status __wrap_acpi_evaluate_object(acpi_handle handle, acpi_string path,
+					struct acpi_object_list *args, struct acpi_buffer *buf)
+{
+	const struct nvmock_acpi_ops *ops;
+	acpi_status st = AE_NOT_FOUND;
+	int idx, rc = NVMOCK_MISS;
+
+	idx = srcu_read_lock(&nvmock_srcu);
+	ops = srcu_dereference(nvmock_acpi, &nvmock_srcu);
+	if (ops)
+		rc = ops->evaluate_object(handle, path, args, buf, &st);
+	srcu_read_unlock(&nvmock_srcu, idx);
+	return rc == NVMOCK_MISS ? acpi_evaluate_object(handle, path, args, buf) : st;
+}
+EXPORT_SYMBOL_GPL(__wrap_acpi_evaluate_object);
+
+/**
+ * __wrap_acpi_evaluate_dsm - acpi_evaluate_dsm() for relinked modules
+ * @handle: ACPI handle (a fake one for an nvmock bus or DIMM)
+ * @guid: _DSM interface
+ * @rev: revision
+ * @func: function index
+ * @argv4: input package
+ *
+ * Lets the ACPI owner run _DSM functions on its fake handles (acpi_nfit_ctl() reaches
+ * firmware this way); everything else reaches ACPI.
+ */
+union acpi_object *__wrap_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid, u64 rev,
+					    u64 func, union acpi_object *argv4)
+{
+	const struct nvmock_acpi_ops *ops;
+	union acpi_object *obj = ERR_PTR(-ENXIO);
+	int idx;
+
+	idx = srcu_read_lock(&nvmock_srcu);
+	ops = srcu_dereference(nvmock_acpi, &nvmock_srcu);
+	if (ops)
+		obj = ops->evaluate_dsm(handle, guid, rev, func, argv4);
+	srcu_read_unlock(&nvmock_srcu, idx);
+	return IS_ERR(obj) ? acpi_evaluate_dsm(handle, guid, rev, func, argv4) : obj;
+}
+EXPORT_SYMBOL_GPL(__wrap_acpi_evaluate_dsm);
+#endif /* CONFIG_ACPI */
 
 #ifdef CONFIG_PCI
 static int nvmock_cfg(const struct pci_dev *dev, int where, int size, u32 *val, bool write)

@@ -50,7 +50,46 @@ struct nvmock_iomap_ops {
 };
 
 int nvmock_iomap_register(struct nvmock_iomap_ops *ops);
+bool nvmock_iomap_in_window(u64 start, u64 n);
+void *nvmock_iomap_translate(u64 phys, u64 len);
+
+#ifdef __KERNEL__
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+
+/*
+ * The page frame behind an owner's memory at @host: owners allocate with kvmalloc(), so
+ * the memory is vmalloc'd or, for smaller buffers, in the linear map.
+ */
+static inline unsigned long nvmock_host_pfn(const void *host)
+{
+	return is_vmalloc_addr(host) ? vmalloc_to_pfn(host) : page_to_pfn(virt_to_page(host));
+}
+#endif
 void nvmock_iomap_unregister(struct nvmock_iomap_ops *ops);
 struct resource *nvmock_iomap_span(struct nvmock_iomap_ops *ops);
+
+#ifdef CONFIG_ACPI
+#include <linux/acpi.h>
+
+/**
+ * struct nvmock_acpi_ops - the owner of fake ACPI handles (one at a time)
+ * @evaluate_object: acpi_evaluate_object() on @handle: NVMOCK_MISS when the handle is not
+ *	the owner's, else 0 with the result in *@st (and @buf filled as ACPI would)
+ * @evaluate_dsm: acpi_evaluate_dsm() on @handle: ERR_PTR(-ENXIO) when not the owner's,
+ *	else the result object (freed by the caller with ACPI_FREE(), i.e. kfree()) or NULL
+ *
+ * Called under SRCU; may sleep.
+ */
+struct nvmock_acpi_ops {
+	int (*evaluate_object)(acpi_handle handle, const char *path,
+			       struct acpi_object_list *args, struct acpi_buffer *buf,
+			       acpi_status *st);
+	union acpi_object *(*evaluate_dsm)(acpi_handle handle, const guid_t *guid, u64 rev,
+					   u64 func, union acpi_object *argv4);
+};
+
+int nvmock_acpi_register(const struct nvmock_acpi_ops *ops);
+#endif
 
 #endif /* _NVMOCK_IOMAP_H */

@@ -6,16 +6,21 @@
 #   nvmock's in updates/ (which depmod ranks first, so the relinked copies win over the
 #   production modules of the same name; the watermarks catch it if not), busybox, the
 #   static test tools and the init scripts' shell functions (/nvmock/lib.sh). Sets $root.
-#   The caller then writes $root/init.
+#   The caller then writes $root/init. NVMOCK_ROOTFS=nvdimm takes scripts/rootfs's NVDIMM
+#   root (ndctl's test dependencies) instead of the default one.
 # vm_boot RUN CONSOLE APPEND [QEMU-ARGS...]: boots $ARCH on it with APPEND added to the kernel
 #   command line: UML with the root on hostfs, x86_64 under QEMU (KVM if a probe shows that
 #   it works here, else TCG) from an initramfs, QEMU-ARGS added to QEMU's. The console goes
 #   to CONSOLE; the init script ends with "nvmock-init: done" on it. Sets $accel (native for
-#   UML, kvm or tcg).
+#   UML, kvm or tcg). NVMOCK_VM_TIMEOUT (seconds, default 900) bounds a TCG run; QEMU-ARGS
+#   may give another -m (the last one counts).
+
+# The relinked NVDIMM stack (x86_64), as tools-testing/Kbuild builds it.
+NVMOCK_NVDIMM_MODULES="libnvdimm nd_pmem nd_btt nd_e820 nfit device_dax dax_pmem"
 
 vm_prepare() {
 	local run=$1 mo=$MODDIR rootfs release ilog m
-	rootfs=$("$NVMOCK_ROOT/scripts/rootfs")
+	rootfs=$("$NVMOCK_ROOT/scripts/rootfs" ${NVMOCK_ROOTFS:-})
 	root=$run/root
 	rm -rf "$run" && mkdir -p "$run" && cp -al "$rootfs" "$root" && mkdir -p "$root"/{proc,sys,dev,tmp}
 	release=$(cat "$KBUILD/include/config/kernel.release")
@@ -24,7 +29,9 @@ vm_prepare() {
 		|| { tail -20 "$ilog" >&2; die "modules_install failed (log: $ilog)"; }
 	make -C "$KBUILD" M="$NVMOCK_ROOT" MO="$mo" "${MAKEVARS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_DIR=updates \
 		INSTALL_MOD_STRIP=1 modules_install >>"$ilog" 2>&1 || { tail -20 "$ilog" >&2; die "installing nvmock modules failed (log: $ilog)"; }
-	for m in mock/nvmock_iomap mock/nvmock_dma tools-testing/phram tools-testing/nvme-core tools-testing/nvme src/nvmock; do
+	local mods="mock/nvmock_iomap mock/nvmock_dma tools-testing/phram tools-testing/nvme-core tools-testing/nvme src/nvmock"
+	[ "$ARCH" = x86_64 ] && mods+=" mock/nvmock_nfit src/nfit_test $(printf 'tools-testing/%s ' $NVMOCK_NVDIMM_MODULES)"
+	for m in $mods; do
 		[ -f "$root/lib/modules/$release/updates/$m.ko" ] || die "nvmock module $m.ko was not installed (log: $ilog)"
 	done
 	depmod -b "$root" "$release" || die "depmod failed"
@@ -61,7 +68,7 @@ vm_boot() {
 		accel=${NVMOCK_ACCEL:-probe}
 		case "$accel" in
 		kvm) qemu 900 kvm "$@" ;;
-		tcg) qemu 900 tcg "$@" ;;
+		tcg) qemu "${NVMOCK_VM_TIMEOUT:-900}" tcg "$@" ;;
 		probe)
 			accel=tcg
 			if [ -w /dev/kvm ]; then
@@ -73,7 +80,7 @@ vm_boot() {
 					phase "KVM probe failed ($why): using TCG"
 				fi
 			fi
-			[ "$accel" = kvm ] || qemu 900 tcg "$@"
+			[ "$accel" = kvm ] || qemu "${NVMOCK_VM_TIMEOUT:-900}" tcg "$@"
 			;;
 		*) die "NVMOCK_ACCEL=$accel: use tcg or kvm" ;;
 		esac

@@ -547,3 +547,27 @@ fn location_cookie_and_variable_structures_round_trip() {
         (4, Some(3), None)
     );
 }
+
+/// The hot-plug table must repeat every structure of the table it replaces byte for byte:
+/// the NFIT driver merges a `_FIT` update by matching each old structure exactly
+/// (`add_table()`'s `memcmp`s), and refuses an update that would delete one ("new nfit
+/// deletes entries").
+#[test]
+fn hotplug_table_keeps_every_structure_of_the_initial_one() {
+    let t0 = Desc::from_topology(&NFIT_TEST0).table();
+    let hp = Desc::from_topology(&NFIT_TEST0_HOTPLUG).table();
+    let structs = |b: &Vec<u8>| -> Vec<Vec<u8>> {
+        walk(b)
+            .into_iter()
+            .map(|(off, _, len)| b[off..off + usize::from(len)].to_vec())
+            .collect()
+    };
+    let (old, new) = (structs(&t0), structs(&hp));
+    for (i, s) in old.iter().enumerate() {
+        assert!(
+            new.contains(s),
+            "structure {i} (type {}) of nfit_test.0 is not in the hot-plug table: {s:02x?}",
+            s[0]
+        );
+    }
+}

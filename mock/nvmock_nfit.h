@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nvmock NFIT glue: the interface between mock/nvmock_nfit.c, which hands an NFIT to the
+ * relinked ACPI NFIT driver the way firmware would, and the Rust module that owns the bus
+ * (its topology, backing memory and _DSM state). The Rust side mirrors struct
+ * nvmock_nfit_ops with #[repr(C)]; ->size guards the layout.
+ */
+#ifndef _NVMOCK_NFIT_H
+#define _NVMOCK_NFIT_H
+
+#include <linux/types.h>
+
+struct module;
+
+/* ->ctl target for bus-scope commands (DIMM commands name the DIMM's NFIT device handle). */
+#define NVMOCK_NFIT_BUS		0xffffffffU
+
+/* The attributes of /sys/devices/platform/nfit_test.N/nfit_test_dimm/test_dimmM. */
+enum nvmock_nfit_dimm_attr {
+	NVMOCK_DIMM_FAIL_CMD = 0,	/* rw: mask of commands that fail */
+	NVMOCK_DIMM_FAIL_CMD_CODE = 1,	/* rw: the errno they fail with (0: -EIO) */
+	NVMOCK_DIMM_LOCK = 2,		/* wo: lock the DIMM (security tests) */
+};
+
+/**
+ * struct nvmock_nfit_ops - one emulated NVDIMM bus
+ * @size: sizeof(struct nvmock_nfit_ops) as the owner was built; checked at registration
+ * @owner: the module that owns the bus (held while libnvdimm uses the bus)
+ * @ctx: passed back to every callback
+ * @id: the bus is the platform device "nfit_test.<id>", as ndctl's tests expect
+ * @nfit: the NFIT structures (no table header) the bus starts with
+ * @nfit_len: their length
+ * @hotplug_nfit: optional: the structures after a hot plug, delivered through _FIT and
+ *	notification 0x80 right after the bus has probed (as nfit_test.0 does); NULL for none
+ * @hotplug_len: their length
+ * @handles: NFIT device handles of the bus's DIMMs
+ * @ndimms: number of @handles; DIMM i gets the class device test_dimm<@dimm_base + i>
+ * @dimm_base: see @ndimms
+ * @bus_cmd_force_en: ND_CMD_* bus commands the bus supports
+ * @bus_dsm_mask: NVDIMM_BUS_FAMILY_NFIT functions the bus supports
+ * @bus_intel_mask: NVDIMM_BUS_FAMILY_INTEL functions the bus supports
+ * @dimm_cmd_force_en: DIMM commands and Intel functions the DIMMs support
+ * @ctl: runs command @cmd (an ND_CMD_*, or ND_CMD_CALL with the whole struct nd_cmd_pkg
+ *	in @buf) for @target: returns 0, a positive residual, or -errno, and the command's
+ *	own status in *@cmd_rc. May sleep. Events are raised with nvmock_nfit_notify_*().
+ * @dimm_attr: reads (@store false) or writes a test_dimm attribute of DIMM @idx
+ * @glue: private to the glue
+ */
+struct nvmock_nfit_ops {
+	u32 size;
+	struct module *owner;
+	void *ctx;
+	int id;
+	const void *nfit;
+	u32 nfit_len;
+	const void *hotplug_nfit;
+	u32 hotplug_len;
+	const u32 *handles;
+	u32 ndimms;
+	u32 dimm_base;
+	unsigned long bus_cmd_force_en;
+	unsigned long bus_dsm_mask;
+	unsigned long bus_intel_mask;
+	unsigned long dimm_cmd_force_en;
+	int (*ctl)(void *ctx, u32 target, unsigned int cmd, void *buf, unsigned int len,
+		   int *cmd_rc);
+	int (*dimm_attr)(void *ctx, u32 idx, int attr, bool store, long *val);
+	void *glue;
+};
+
+int nvmock_nfit_add(struct nvmock_nfit_ops *ops);
+void nvmock_nfit_remove(struct nvmock_nfit_ops *ops);
+void nvmock_nfit_notify_bus(struct nvmock_nfit_ops *ops, u32 event);
+void nvmock_nfit_notify_dimm(struct nvmock_nfit_ops *ops, u32 idx, u32 event);
+
+#endif /* _NVMOCK_NFIT_H */

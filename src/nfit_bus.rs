@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One emulated NVDIMM bus: the pure NFIT model's topology, serialized and handed to the
+//! relinked ACPI NFIT driver through the C glue (`mock/nvmock_nfit.c`); test-owned memory
+//! behind every SPA range and flush hint page (through the iomap shim); and the `_DSM`
+//! state (labels, SMART, ARS, failure injection) that every command from libnvdimm reaches.
+//!
+//! A bus is described by a [`BusDesc`] (data, validated when the bus is created); its state
+//! lives in the bus, under one mutex.
+
+use crate::iomap::{IoMock, Region};
+use crate::model::nfit::{
+    ars::{Ars, MAX_ARS_RECORDS},
+    dsm::{self, DsmError, Event, FailControl, Target},
+    label::LabelArea,
+    smart::Smart,
+    DeviceHandle, Spa, Topology,
+};
+use core::ffi::{c_int, c_long, c_uint, c_ulong, c_void};
+use kernel::{
+    alloc::KVVec,
+    bindings,
+    error::to_result,
+    new_mutex,
+    prelude::*,
+    sync::Mutex,
+    time::{Instant, Monotonic},
+    types::Opaque,
+    ThisModule,
+};
+
+/// `NVMOCK_NFIT_BUS`: the `->ctl` target of bus-scope commands.
+const TARGET_BUS: u32 = u32::MAX;
+/// `NFIT_NOTIFY_UC_MEMORY_ERROR`, raised on the bus.
+const NOTIFY_UC_MEMORY_ERROR: u32 = 0x81;
+/// The DIMM health event notification value.
+const NOTIFY_DIMM_HEALTH: u32 = 0x81;
+/// `enum nvmock_nfit_dimm_attr`.
+const ATTR_FAIL_CMD: c_int = 0;
+const ATTR_FAIL_CMD_CODE: c_int = 1;
+const ATTR_LOCK: c_int = 2;
+/// Largest errno a `fail_cmd_code` may name.
+const MAX_ERRNO: c_long = 4095;
+const PAGE: u64 = kernel::page::PAGE_SIZE as u64;
+
+/// How long a scrub takes in virtual time: nfit_test's one second.
+pub(crate) const SCRUB_NS: u64 = 1_000_000_000;
+
+/// Mirror of `struct nvmock_nfit_ops` in `mock/nvmock_nfit.h`; the glue checks `size`.
+#[repr(C)]
+struct Ops {
+    size: u32,
+    owner: *mut bindings::module,
+    ctx: *mut c_void,
+    id: c_int,
+    nfit: *const c_void,
+    nfit_len: u32,
+    hotplug_nfit: *const c_void,
+    hotplug_len: u32,
+    handles: *const u32,
+    ndimms: u32,
+    dimm_base: u32,
+    bus_cmd_force_en: c_ulong,
+    bus_dsm_mask: c_ulong,
+    bus_intel_mask: c_ulong,
+    dimm_cmd_force_en: c_ulong,
+    ctl: unsafe extern "C" fn(*mut c_void, u32, c_uint, *mut c_void, c_uint, *mut c_int) -> c_int,
+    dimm_attr: unsafe extern "C" fn(*mut c_void, u32, c_int, bool, *mut c_long) -> c_int,
+    glue: *mut c_void,
+}
+
+extern "C" {
+    fn nvmock_nfit_add(ops: *mut Ops) -> c_int;
+    fn nvmock_nfit_remove(ops: *mut Ops);
+    fn nvmock_nfit_notify_bus(ops: *mut Ops, event: u32);
+    fn nvmock_nfit_notify_dimm(ops: *mut Ops, idx: u32, event: u32);
+}
+
+/// What one bus is: data, checked by [`NfitBus::new`].
+pub(crate) struct BusDesc {
+    /// The bus is the platform device `nfit_test.<id>`.
+    pub(crate) id: i32,
+    /// Names the bus's fake physical memory in /proc/iomem.
+    pub(crate) name: &'static CStr,
+    /// Fake physical address space the topology needs from its base.
+    pub(crate) span: u64,
+    /// The topology the bus probes with (addresses relative to the span's base).
+    pub(crate) topology: Topology<'static>,
+    /// The topology after the hot plug delivered right after probing, if any. Its DIMMs
+    /// and ranges must include the initial topology's.
+    pub(crate) hotplug: Option<Topology<'static>>,
+    /// The first DIMM's test_dimm number.
+    pub(crate) dimm_base: u32,
+    /// Whether the DIMMs answer `ND_CMD_CALL` packages.
+    pub(crate) package_calls: bool,
+    /// `ND_CMD_*` bus commands supported (bit per command).
+    pub(crate) bus_cmds: u64,
+    /// Bus-family NFIT functions supported.
+    pub(crate) bus_dsm: u64,
+    /// DIMM commands and Intel functions supported.
+    pub(crate) dimm_cmds: u64,
+}
+
+/// The `_DSM` state of one DIMM.
+struct DimmState {
+    handle: DeviceHandle,
+    label: KVVec<u8>,
+    smart: Smart,
+    fail: FailControl,
+    package_calls: bool,
+}
+
+struct State {
+    ars: Ars<MAX_ARS_RECORDS>,
+    dimms: KVec<DimmState>,
+    /// When the virtual clock last caught up with real time.
+    last: Instant<Monotonic>,
+}
+
+impl State {
+    /// Advances the virtual clock by the real time since the last command, times `scale`.
+    fn tick(&mut self, scale: u32) {
+        let now = Instant::<Monotonic>::now();
+        let real = u64::try_from((now - self.last).as_nanos()).unwrap_or(0);
+        self.last = now;
+        self.ars.advance(real.saturating_mul(u64::from(scale)));
+    }
+}
+
+/// One bus, registered with the glue for its whole life.
+///
+/// # Invariants
+///
+/// From the end of [`NfitBus::new`] until `drop`, `ops` is registered with the glue with
+/// `ctx` pointing at this (pinned) bus, and `nfit`, `hotplug` and `handles` (which the glue
+/// reads through `ops`) are not changed.
+#[pin_data(PinnedDrop)]
+pub(crate) struct NfitBus {
+    #[pin]
+    ops: Opaque<Ops>,
+    #[pin]
+    state: Mutex<State>,
+    mem: Pin<KBox<IoMock>>,
+    regions: KVec<Region>,
+    nfit: KVec<u8>,
+    hotplug: KVec<u8>,
+    handles: KVec<u32>,
+    scale: u32,
+}
+
+// SAFETY: `ops` is only written before registration; the state is behind a mutex, and the
+// rest is not changed after creation.
+unsafe impl Send for NfitBus {}
+// SAFETY: as above; the glue calls the callbacks concurrently, and they only take the mutex.
+unsafe impl Sync for NfitBus {}
+
+/// The NFIT structures of `topo`, validated.
+fn structures(desc: &BusDesc, topo: &Topology<'_>) -> Result<KVec<u8>> {
+    if let Err(e) = topo.validate() {
+        pr_err!("nfit_test.{}: invalid topology: {:?}\n", desc.id, e);
+        return Err(EINVAL);
+    }
+    let mut buf = KVec::from_elem(0u8, topo.structures_len(), GFP_KERNEL)?;
+    let n = topo.write_structures(&mut buf).map_err(|e| {
+        pr_err!("nfit_test.{}: cannot write its NFIT: {:?}\n", desc.id, e);
+        EINVAL
+    })?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Whether a range is memory a driver maps (persistent, volatile, virtual disks and CDs).
+fn backed(spa: &Spa) -> bool {
+    spa.range_type
+        .range_type()
+        .is_some_and(|t| t.is_memory() || t.is_virtual())
+}
+
+impl NfitBus {
+    /// Creates bus `desc` and probes it: its regions are registered with libnvdimm when
+    /// this returns. `scale` is the virtual time that passes per real nanosecond.
+    pub(crate) fn new(
+        module: &'static ThisModule,
+        desc: &'static BusDesc,
+        scale: u32,
+    ) -> Result<Pin<KBox<Self>>> {
+        let mem = IoMock::new(desc.name, desc.span)?;
+        let (base, _) = mem.span();
+        let initial = Topology {
+            base,
+            ..desc.topology
+        };
+        let nfit = structures(desc, &initial)?;
+        let (all, hotplug) = match desc.hotplug {
+            Some(h) => {
+                let h = Topology { base, ..h };
+                let bytes = structures(desc, &h)?;
+                (h, bytes)
+            }
+            None => (initial, KVec::new()),
+        };
+
+        // Test memory behind every mapped range and every flush hint page.
+        let mut regions = KVec::new();
+        for spa in all.spas.iter().filter(|s| backed(s)) {
+            let len = usize::try_from(spa.length)?;
+            let r = mem.add_at(base + spa.address, len, 0)?;
+            regions.push(r, GFP_KERNEL)?;
+        }
+        for hints in all.flush_hints {
+            for a in hints.addresses {
+                let page = (base + a) & !(PAGE - 1);
+                if !regions.iter().any(|r| r.phys == page) {
+                    let r = mem.add_at(page, PAGE as usize, 0)?;
+                    regions.push(r, GFP_KERNEL)?;
+                }
+            }
+        }
+
+        let mut handles = KVec::new();
+        let mut dimms = KVec::new();
+        for d in all.dimms {
+            handles.push(d.handle.0, GFP_KERNEL)?;
+            dimms.push(
+                DimmState {
+                    handle: d.handle,
+                    label: KVVec::from_elem(
+                        0u8,
+                        crate::model::nfit::nfit_test::LABEL_SIZE as usize,
+                        GFP_KERNEL,
+                    )?,
+                    smart: Smart::DEFAULT,
+                    fail: FailControl::default(),
+                    package_calls: desc.package_calls,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+
+        let this = KBox::pin_init(
+            try_pin_init!(NfitBus {
+                ops <- Opaque::ffi_init(move |p: *mut Ops| {
+                    // SAFETY: `p` is valid for writes (pin-init of this field).
+                    unsafe {
+                        p.write(Ops {
+                            size: core::mem::size_of::<Ops>() as u32,
+                            owner: module.as_ptr(),
+                            ctx: core::ptr::null_mut(),
+                            id: desc.id,
+                            nfit: core::ptr::null(),
+                            nfit_len: 0,
+                            hotplug_nfit: core::ptr::null(),
+                            hotplug_len: 0,
+                            handles: core::ptr::null(),
+                            ndimms: 0,
+                            dimm_base: desc.dimm_base,
+                            bus_cmd_force_en: desc.bus_cmds as c_ulong,
+                            bus_dsm_mask: desc.bus_dsm as c_ulong,
+                            bus_intel_mask: 0,
+                            dimm_cmd_force_en: desc.dimm_cmds as c_ulong,
+                            ctl: ctl_cb,
+                            dimm_attr: dimm_attr_cb,
+                            glue: core::ptr::null_mut(),
+                        })
+                    };
+                }),
+                state <- new_mutex!(State {
+                    ars: Ars::new(SCRUB_NS),
+                    dimms,
+                    last: Instant::<Monotonic>::now(),
+                }),
+                mem,
+                regions,
+                nfit,
+                hotplug,
+                handles,
+                scale,
+            }),
+            GFP_KERNEL,
+        )?;
+        let ops = this.ops.get();
+        // SAFETY: `this` is pinned, so `ctx` stays valid until `drop` removes the bus; the
+        // buffers are heap allocations that live (unchanged) as long as `this`. `ops` is
+        // not yet shared with the glue.
+        unsafe {
+            (*ops).ctx = (&*this as *const Self).cast_mut().cast();
+            (*ops).nfit = this.nfit.as_ptr().cast();
+            (*ops).nfit_len = u32::try_from(this.nfit.len())?;
+            if !this.hotplug.is_empty() {
+                (*ops).hotplug_nfit = this.hotplug.as_ptr().cast();
+                (*ops).hotplug_len = u32::try_from(this.hotplug.len())?;
+            }
+            (*ops).handles = this.handles.as_ptr();
+            (*ops).ndimms = u32::try_from(this.handles.len())?;
+        }
+        // SAFETY: `ops` is fully initialised and outlives the registration (see `drop`). On
+        // failure `drop` asks the glue to remove a bus it does not have, which it ignores.
+        to_result(unsafe { nvmock_nfit_add(ops) })?;
+        Ok(this)
+    }
+
+    /// The bus's test memory (for tests: poison, inspect).
+    #[allow(dead_code)]
+    pub(crate) fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// Runs command `cmd` for `target` on `buf`; returns its result and, for a DIMM, the
+    /// DIMM's index (for its notifications).
+    fn ctl(&self, target: u32, cmd: u32, buf: &mut [u8]) -> (Result<dsm::Done, DsmError>, u32) {
+        let mut guard = self.state.lock();
+        guard.tick(self.scale);
+        let State { ars, dimms, .. } = &mut *guard;
+        if target == TARGET_BUS {
+            return (dsm::ctl(ars, &mut [], Target::Bus, cmd, buf), TARGET_BUS);
+        }
+        let Some(idx) = dimms.iter().position(|d| d.handle.0 == target) else {
+            return (Err(DsmError::NoDevice), TARGET_BUS);
+        };
+        let d = &mut dimms[idx];
+        let Some(label) = LabelArea::new(&mut d.label) else {
+            return (Err(DsmError::Invalid), TARGET_BUS);
+        };
+        let mut dimm = dsm::Dimm {
+            handle: d.handle,
+            label,
+            smart: d.smart,
+            fail: d.fail,
+            package_calls: d.package_calls,
+        };
+        let rc = dsm::ctl(
+            ars,
+            core::slice::from_mut(&mut dimm),
+            Target::Dimm(d.handle),
+            cmd,
+            buf,
+        );
+        let (smart, fail) = (dimm.smart, dimm.fail);
+        d.smart = smart;
+        d.fail = fail;
+        (rc, idx as u32)
+    }
+
+    fn dimm_attr(&self, idx: u32, attr: c_int, store: bool, val: &mut c_long) -> Result {
+        let mut st = self.state.lock();
+        let d = st.dimms.get_mut(idx as usize).ok_or(ENXIO)?;
+        match (attr, store) {
+            (ATTR_FAIL_CMD, false) => *val = d.fail.mask as c_long,
+            (ATTR_FAIL_CMD, true) => d.fail.mask = *val as u64,
+            (ATTR_FAIL_CMD_CODE, false) => *val = c_long::from(d.fail.code),
+            (ATTR_FAIL_CMD_CODE, true) => {
+                if !(-MAX_ERRNO..=0).contains(val) {
+                    return Err(EINVAL);
+                }
+                d.fail.code = *val as i32;
+            }
+            // Security (and so locking a DIMM) is not emulated yet.
+            (ATTR_LOCK, _) => return Err(EOPNOTSUPP),
+            _ => return Err(EINVAL),
+        }
+        Ok(())
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for NfitBus {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `ops` was initialised in `new`; removal waits until libnvdimm has let go
+        // of the bus, after which the glue no longer uses `ops` or `self`. The test memory
+        // (`mem`) is dropped afterwards, with the fields.
+        unsafe { nvmock_nfit_remove(self.ops.get()) };
+    }
+}
+
+/// # Safety
+///
+/// `ctx` must be the `ctx` of a registered [`NfitBus`]'s ops.
+unsafe fn bus<'a>(ctx: *mut c_void) -> &'a NfitBus {
+    // SAFETY: the glue only calls the callbacks of registered buses, which stay alive until
+    // removal returns (type invariant of `NfitBus`).
+    unsafe { &*ctx.cast::<NfitBus>() }
+}
+
+unsafe extern "C" fn ctl_cb(
+    ctx: *mut c_void,
+    target: u32,
+    cmd: c_uint,
+    buf: *mut c_void,
+    len: c_uint,
+    cmd_rc: *mut c_int,
+) -> c_int {
+    // SAFETY: the glue passes its registered ctx.
+    let this = unsafe { bus(ctx) };
+    let buf: &mut [u8] = if len == 0 || buf.is_null() {
+        &mut []
+    } else {
+        // SAFETY: libnvdimm hands the command a buffer of `len` bytes that nothing else
+        // touches during the call.
+        unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len as usize) }
+    };
+    let (rc, idx) = this.ctl(target, cmd, buf);
+    match rc {
+        Ok(done) => {
+            // SAFETY: the glue always passes a valid `cmd_rc`.
+            unsafe { *cmd_rc = done.cmd_rc.errno() };
+            let ops = this.ops.get();
+            match done.event {
+                Event::None => {}
+                // SAFETY: registered (type invariant); the state lock is released.
+                Event::Health => unsafe { nvmock_nfit_notify_dimm(ops, idx, NOTIFY_DIMM_HEALTH) },
+                // SAFETY: as above.
+                Event::UncorrectableError => unsafe {
+                    nvmock_nfit_notify_bus(ops, NOTIFY_UC_MEMORY_ERROR)
+                },
+            }
+            c_int::try_from(done.residual).unwrap_or(c_int::MAX)
+        }
+        Err(e) => e.errno(),
+    }
+}
+
+unsafe extern "C" fn dimm_attr_cb(
+    ctx: *mut c_void,
+    idx: u32,
+    attr: c_int,
+    store: bool,
+    val: *mut c_long,
+) -> c_int {
+    // SAFETY: the glue passes its registered ctx.
+    let this = unsafe { bus(ctx) };
+    // SAFETY: the glue passes a valid `val`, read for stores and written for loads.
+    let val = unsafe { &mut *val };
+    match this.dimm_attr(idx, attr, store, val) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}

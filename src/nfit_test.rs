@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! nfit_test: nvmock's emulated NVDIMM buses, under the module name ndctl's test suite
+//! loads and reloads (its `test/core.c` asks for `nfit_test`).
+//!
+//! The buses are `nfit_test.0` and `nfit_test.1`, with the topology of the kernel's C
+//! nfit_test (tools/testing/nvdimm/test/nfit.c) as data in the pure model
+//! (`model/nfit/nfit_test.rs`). What each supports is the data below; what the model does
+//! not emulate yet (security, firmware update, SPA translation) is not advertised, so
+//! libnvdimm and ndctl see it as unsupported instead of failing.
+//!
+//! Long operations (ARS) run on a virtual clock that advances `time_scale` virtual
+//! nanoseconds per real one: by default nfit_test's one-second scrub completes in a
+//! millisecond; `time_scale=1` restores nfit_test's real-time behaviour.
+
+use kernel::prelude::*;
+
+/// The pure models, the same files the host crate builds.
+pub(crate) mod model {
+    #[path = "../model/le.rs"]
+    #[allow(dead_code)]
+    pub(crate) mod le;
+    #[path = "../model/nfit/mod.rs"]
+    #[allow(dead_code, unreachable_pub, unused_imports)]
+    pub(crate) mod nfit;
+    #[path = "../model/range.rs"]
+    #[allow(dead_code, unreachable_pub)]
+    pub(crate) mod range;
+}
+
+#[path = "iomap.rs"]
+#[allow(dead_code)]
+mod iomap;
+mod nfit_bus;
+
+use model::nfit::{dsm, nfit_test as topo};
+use nfit_bus::{BusDesc, NfitBus};
+
+module! {
+    type: NfitTest,
+    name: "nfit_test",
+    authors: ["nvmock developers"],
+    description: "nvmock: emulated NVDIMM buses nfit_test.0 and nfit_test.1 for ndctl's tests",
+    license: "GPL",
+    params: {
+        time_scale: u32 {
+            default: 1000,
+            description: "Virtual ns per real ns for long operations (ARS); 1: real time",
+        },
+    },
+}
+
+/// Largest `time_scale`: a one-second scrub then takes a microsecond.
+const MAX_TIME_SCALE: u32 = 1_000_000;
+
+const fn bit(n: u32) -> u64 {
+    1 << n
+}
+
+/// Native bus commands: ARS capabilities, start and status, and clear error.
+const BUS_ARS: u64 = bit(dsm::CMD_ARS_CAP)
+    | bit(dsm::CMD_ARS_START)
+    | bit(dsm::CMD_ARS_STATUS)
+    | bit(dsm::CMD_CLEAR_ERROR);
+/// Label area commands.
+const DIMM_LABELS: u64 = bit(dsm::CMD_GET_CONFIG_SIZE)
+    | bit(dsm::CMD_GET_CONFIG_DATA)
+    | bit(dsm::CMD_SET_CONFIG_DATA);
+/// Intel functions every DIMM has: enable latch system shutdown status.
+const DIMM_LSS: u64 = 1 << dsm::intel::ENABLE_LSS_STATUS;
+/// Intel SMART functions (nfit_test.0's DIMMs).
+const DIMM_SMART: u64 = (1 << dsm::intel::SMART)
+    | (1 << dsm::intel::SMART_THRESHOLD)
+    | (1 << dsm::intel::SMART_SET_THRESHOLD)
+    | (1 << dsm::intel::SMART_INJECT);
+
+/// nfit_test.0: four DIMMs in two interleave sets, then the hot-plugged fifth; ARS with
+/// error injection; labels and SMART on every DIMM.
+static BUS0: BusDesc = BusDesc {
+    id: 0,
+    name: c"nfit_test.0",
+    span: topo::NFIT_TEST0_SPAN,
+    topology: topo::NFIT_TEST0,
+    hotplug: Some(topo::NFIT_TEST0_HOTPLUG),
+    dimm_base: 0,
+    package_calls: true,
+    bus_cmds: BUS_ARS | bit(dsm::CMD_CALL),
+    bus_dsm: (1 << dsm::nfit_bus::ARS_INJECT_SET)
+        | (1 << dsm::nfit_bus::ARS_INJECT_CLEAR)
+        | (1 << dsm::nfit_bus::ARS_INJECT_GET),
+    dimm_cmds: DIMM_LABELS | DIMM_LSS | DIMM_SMART,
+};
+
+/// nfit_test.1: the flat PMEM DIMM with its failure flags, a virtual CD and an unmapped
+/// DIMM; ARS without injection; labels only.
+static BUS1: BusDesc = BusDesc {
+    id: 1,
+    name: c"nfit_test.1",
+    span: topo::NFIT_TEST1_SPAN,
+    topology: topo::NFIT_TEST1,
+    hotplug: None,
+    dimm_base: 5,
+    package_calls: false,
+    bus_cmds: BUS_ARS,
+    bus_dsm: 0,
+    dimm_cmds: DIMM_LABELS | DIMM_LSS,
+};
+
+struct NfitTest {
+    /// Dropped in order: nfit_test.0 first, as nfit_test unregisters them.
+    _buses: KVec<Pin<KBox<NfitBus>>>,
+}
+
+impl kernel::Module for NfitTest {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let scale = module_parameters::time_scale.value();
+        if scale == 0 || scale > MAX_TIME_SCALE {
+            pr_err!(
+                "time_scale={}: must be 1 (real time) to {}\n",
+                scale,
+                MAX_TIME_SCALE
+            );
+            return Err(EINVAL);
+        }
+        let mut buses = KVec::new();
+        for desc in [&BUS0, &BUS1] {
+            buses.push(NfitBus::new(module, desc, scale)?, GFP_KERNEL)?;
+        }
+        pr_info!(
+            "nfit_test.0 and nfit_test.1 ready (time_scale={})\n",
+            scale
+        );
+        Ok(NfitTest { _buses: buses })
+    }
+}
