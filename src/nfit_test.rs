@@ -63,9 +63,8 @@ const BUS_ARS: u64 = bit(dsm::CMD_ARS_CAP)
     | bit(dsm::CMD_ARS_STATUS)
     | bit(dsm::CMD_CLEAR_ERROR);
 /// Label area commands.
-const DIMM_LABELS: u64 = bit(dsm::CMD_GET_CONFIG_SIZE)
-    | bit(dsm::CMD_GET_CONFIG_DATA)
-    | bit(dsm::CMD_SET_CONFIG_DATA);
+const DIMM_LABELS: u64 =
+    bit(dsm::CMD_GET_CONFIG_SIZE) | bit(dsm::CMD_GET_CONFIG_DATA) | bit(dsm::CMD_SET_CONFIG_DATA);
 /// Intel functions every DIMM has: enable latch system shutdown status.
 const DIMM_LSS: u64 = 1 << dsm::intel::ENABLE_LSS_STATUS;
 /// Intel SMART functions (nfit_test.0's DIMMs).
@@ -126,10 +125,7 @@ impl kernel::Module for NfitTest {
         for desc in [&BUS0, &BUS1] {
             buses.push(NfitBus::new(module, desc, scale)?, GFP_KERNEL)?;
         }
-        pr_info!(
-            "nfit_test.0 and nfit_test.1 ready (time_scale={})\n",
-            scale
-        );
+        pr_info!("nfit_test.0 and nfit_test.1 ready (time_scale={})\n", scale);
         Ok(NfitTest { _buses: buses })
     }
 }
