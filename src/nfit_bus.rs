@@ -101,6 +101,37 @@ pub(crate) struct BusDesc {
     pub(crate) dimm_cmds: u64,
 }
 
+/// Commands counted per target: the native `ND_CMD_*` numbers (and `ND_CMD_CALL`).
+pub(crate) const COUNTED: usize = 16;
+
+/// How often each command reached a target, and how often it failed as a whole.
+#[derive(Clone, Copy, Default)]
+#[allow(dead_code)]
+pub(crate) struct Calls {
+    /// Calls of each command number.
+    pub(crate) calls: [u32; COUNTED],
+    /// Of those, the ones that returned an error.
+    pub(crate) errors: [u32; COUNTED],
+    /// Of those, the ones whose own status was ARS's "more records" (`-ENOSPC`).
+    pub(crate) overflows: [u32; COUNTED],
+}
+
+impl Calls {
+    fn count(&mut self, cmd: u32, rc: &Result<dsm::Done, DsmError>) {
+        let Some(i) = usize::try_from(cmd).ok().filter(|&i| i < COUNTED) else {
+            return;
+        };
+        self.calls[i] = self.calls[i].saturating_add(1);
+        match rc {
+            Err(_) => self.errors[i] = self.errors[i].saturating_add(1),
+            Ok(d) if d.cmd_rc == dsm::CmdRc::NoSpace => {
+                self.overflows[i] = self.overflows[i].saturating_add(1)
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
 /// The `_DSM` state of one DIMM.
 struct DimmState {
     handle: DeviceHandle,
@@ -108,16 +139,49 @@ struct DimmState {
     smart: Smart,
     fail: FailControl,
     package_calls: bool,
+    calls: Calls,
 }
 
-struct State {
+/// A bus's state: its DIMMs, ARS engine and virtual clock.
+pub(crate) struct State {
     ars: Ars<MAX_ARS_RECORDS>,
     dimms: KVec<DimmState>,
+    bus_calls: Calls,
     /// When the virtual clock last caught up with real time.
     last: Instant<Monotonic>,
 }
 
 impl State {
+    /// Makes the commands in `mask` fail on DIMM `idx` with `code` (0: `-EIO`), as writing
+    /// its test_dimm `fail_cmd` and `fail_cmd_code` does.
+    #[allow(dead_code)]
+    pub(crate) fn fail(&mut self, idx: usize, mask: u64, code: i32) -> Result {
+        let d = self.dimms.get_mut(idx).ok_or(EINVAL)?;
+        d.fail = FailControl { mask, code };
+        Ok(())
+    }
+
+    /// Adds a media error (ARS finds it; clear error forgets it).
+    #[allow(dead_code)]
+    pub(crate) fn add_error(&mut self, start: u64, length: u64) -> Result {
+        self.ars
+            .errors_mut()
+            .add(start, length)
+            .map_err(|e| Error::from_errno(e.errno()))
+    }
+
+    /// The commands DIMM `idx` received.
+    #[allow(dead_code)]
+    pub(crate) fn dimm_calls(&self, idx: usize) -> Option<Calls> {
+        self.dimms.get(idx).map(|d| d.calls)
+    }
+
+    /// The bus commands received.
+    #[allow(dead_code)]
+    pub(crate) fn bus_calls(&self) -> Calls {
+        self.bus_calls
+    }
+
     /// Advances the virtual clock by the real time since the last command, times `scale`.
     fn tick(&mut self, scale: u32) {
         let now = Instant::<Monotonic>::now();
@@ -184,6 +248,18 @@ impl NfitBus {
         desc: &'static BusDesc,
         scale: u32,
     ) -> Result<Pin<KBox<Self>>> {
+        Self::new_with(module, desc, scale, |_, _| Ok(()))
+    }
+
+    /// As [`NfitBus::new`], with `setup` run on the state before the bus probes (to fail
+    /// commands or plant media errors that the probe itself meets); it also gets the base
+    /// the topology's addresses are relative to.
+    pub(crate) fn new_with(
+        module: &'static ThisModule,
+        desc: &'static BusDesc,
+        scale: u32,
+        setup: impl FnOnce(&mut State, u64) -> Result,
+    ) -> Result<Pin<KBox<Self>>> {
         let mem = IoMock::new(desc.name, desc.span)?;
         let (base, _) = mem.span();
         let initial = Topology {
@@ -232,6 +308,7 @@ impl NfitBus {
                     smart: Smart::DEFAULT,
                     fail: FailControl::default(),
                     package_calls: desc.package_calls,
+                    calls: Calls::default(),
                 },
                 GFP_KERNEL,
             )?;
@@ -267,6 +344,7 @@ impl NfitBus {
                 state <- new_mutex!(State {
                     ars: Ars::new(SCRUB_NS),
                     dimms,
+                    bus_calls: Calls::default(),
                     last: Instant::<Monotonic>::now(),
                 }),
                 mem,
@@ -278,6 +356,7 @@ impl NfitBus {
             }),
             GFP_KERNEL,
         )?;
+        setup(&mut this.state.lock(), base)?;
         let ops = this.ops.get();
         // SAFETY: `this` is pinned, so `ctx` stays valid until `drop` removes the bus; the
         // buffers are heap allocations that live (unchanged) as long as `this`. `ops` is
@@ -305,14 +384,41 @@ impl NfitBus {
         &self.regions
     }
 
+    /// The owner of the bus's test memory.
+    #[allow(dead_code)]
+    pub(crate) fn memory(&self) -> &IoMock {
+        &self.mem
+    }
+
+    /// Runs `f` on the bus's state.
+    #[allow(dead_code)]
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock())
+    }
+
+    /// Unbinds and deletes the bus now (dropping it does the same): afterwards libnvdimm
+    /// holds nothing of it, so its memory's users can be checked.
+    #[allow(dead_code)]
+    pub(crate) fn remove(&self) {
+        // SAFETY: `ops` was initialised in `new`; the glue ignores a second removal.
+        unsafe { nvmock_nfit_remove(self.ops.get()) };
+    }
+
     /// Runs command `cmd` for `target` on `buf`; returns its result and, for a DIMM, the
     /// DIMM's index (for its notifications).
     fn ctl(&self, target: u32, cmd: u32, buf: &mut [u8]) -> (Result<dsm::Done, DsmError>, u32) {
         let mut guard = self.state.lock();
         guard.tick(self.scale);
-        let State { ars, dimms, .. } = &mut *guard;
+        let State {
+            ars,
+            dimms,
+            bus_calls,
+            ..
+        } = &mut *guard;
         if target == TARGET_BUS {
-            return (dsm::ctl(ars, &mut [], Target::Bus, cmd, buf), TARGET_BUS);
+            let rc = dsm::ctl(ars, &mut [], Target::Bus, cmd, buf);
+            bus_calls.count(cmd, &rc);
+            return (rc, TARGET_BUS);
         }
         let Some(idx) = dimms.iter().position(|d| d.handle.0 == target) else {
             return (Err(DsmError::NoDevice), TARGET_BUS);
@@ -338,6 +444,7 @@ impl NfitBus {
         let (smart, fail) = (dimm.smart, dimm.fail);
         d.smart = smart;
         d.fail = fail;
+        d.calls.count(cmd, &rc);
         (rc, idx as u32)
     }
 

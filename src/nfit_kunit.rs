@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit: emulated NVDIMM buses under the relinked ACPI NFIT driver and libnvdimm.
+
+/// A test check that fails the calling function with an error instead of ending the test's
+/// thread, so that the bus (and the drivers bound to it) is always torn down.
+macro_rules! check {
+    ($cond:expr) => {
+        if !($cond) {
+            kernel::pr_err!(
+                "{}:{}: check failed: {}\n",
+                file!(),
+                line!(),
+                stringify!($cond)
+            );
+            return Err(kernel::error::code::EBADMSG);
+        }
+    };
+}
+
+#[kernel::macros::kunit_tests(nvmock_nfit)]
+mod tests {
+    use crate::model::nfit::{dsm, nfit_test as topo};
+    use crate::nfit_bus::{BusDesc, NfitBus};
+    use kernel::prelude::*;
+
+    /// nfit_test.1's flat topology (one 32 MiB PMEM DIMM, a virtual CD, an unmapped DIMM)
+    /// under bus `id`, with labels on its DIMMs and ARS on the bus.
+    macro_rules! flat_bus {
+        ($id:literal, $name:literal) => {
+            BusDesc {
+                id: $id,
+                name: $name,
+                span: topo::NFIT_TEST1_SPAN,
+                topology: topo::NFIT_TEST1,
+                hotplug: None,
+                dimm_base: 100 + 2 * $id,
+                package_calls: false,
+                bus_cmds: (1 << dsm::CMD_ARS_CAP)
+                    | (1 << dsm::CMD_ARS_START)
+                    | (1 << dsm::CMD_ARS_STATUS)
+                    | (1 << dsm::CMD_CLEAR_ERROR),
+                bus_dsm: 0,
+                dimm_cmds: (1 << dsm::CMD_GET_CONFIG_SIZE)
+                    | (1 << dsm::CMD_GET_CONFIG_DATA)
+                    | (1 << dsm::CMD_SET_CONFIG_DATA),
+            }
+        };
+    }
+
+    static PROBE: BusDesc = flat_bus!(10, c"nvmock_nfit.10");
+    static LABEL_FAIL: BusDesc = flat_bus!(11, c"nvmock_nfit.11");
+
+    fn module() -> &'static ThisModule {
+        kernel::module::this_module::<crate::LocalModule>()
+    }
+
+    /// Every range of the bus's memory: nobody maps or holds it.
+    fn released(bus: &NfitBus) -> Result<bool> {
+        for r in bus.regions() {
+            if bus.memory().users(r)? != (0, 0) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    #[test]
+    fn probe_reads_labels_maps_pmem_and_lets_go() -> Result {
+        let bus = NfitBus::new(module(), &PROBE, 1000)?;
+        let calls = bus.with_state(|s| s.dimm_calls(0)).ok_or(EINVAL)?;
+        // libnvdimm sized and read the label area of the PMEM DIMM, without errors.
+        check!(calls.calls[dsm::CMD_GET_CONFIG_SIZE as usize] >= 1);
+        check!(calls.calls[dsm::CMD_GET_CONFIG_DATA as usize] >= 1);
+        check!(calls.errors.iter().all(|&e| e == 0));
+        // The pmem driver mapped the persistent range (the first one) for its namespace.
+        let pm = bus.regions().first().ok_or(EINVAL)?;
+        let (maps, _) = bus.memory().users(pm)?;
+        check!(maps >= 1);
+        // Removal unbinds everything: no mapping or region of the bus's memory is left.
+        bus.remove();
+        check!(released(&bus)?);
+        Ok(())
+    }
+
+    #[test]
+    fn failing_label_reads_are_seen_and_unwound() -> Result {
+        // Every Get Config Size of the PMEM DIMM fails with -ENXIO.
+        let bus = NfitBus::new_with(module(), &LABEL_FAIL, 1000, |st, _| {
+            st.fail(0, 1 << dsm::CMD_GET_CONFIG_SIZE, -6)
+        })?;
+        let calls = bus.with_state(|s| s.dimm_calls(0)).ok_or(EINVAL)?;
+        check!(calls.errors[dsm::CMD_GET_CONFIG_SIZE as usize] >= 1);
+        // Without a label size nothing reads label data.
+        check!(calls.calls[dsm::CMD_GET_CONFIG_DATA as usize] == 0);
+        // The other DIMM was not affected.
+        let other = bus.with_state(|s| s.dimm_calls(1)).ok_or(EINVAL)?;
+        check!(other.errors.iter().all(|&e| e == 0));
+        bus.remove();
+        check!(released(&bus)?);
+        Ok(())
+    }
+}

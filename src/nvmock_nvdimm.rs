@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! nvmock_nvdimm: KUnit suites for the NVDIMM stack (x86_64), run when the module loads.
+//!
+//! Each test builds its own emulated bus (nfit_test.1's flat topology, under bus ids of its
+//! own) on the relinked ACPI NFIT driver and libnvdimm, and checks what the stack did to it
+//! through the bus's own record: the commands each DIMM and the bus received and how they
+//! ended, and who still maps the bus's memory. The namespace drivers (nd_pmem) must be
+//! loaded first, as scripts/boot does.
+
+use kernel::prelude::*;
+
+/// The pure models, the same files the host crate builds.
+pub(crate) mod model {
+    #[path = "../model/le.rs"]
+    #[allow(dead_code)]
+    pub(crate) mod le;
+    #[path = "../model/nfit/mod.rs"]
+    #[allow(dead_code, unreachable_pub, unused_imports)]
+    pub(crate) mod nfit;
+    #[path = "../model/range.rs"]
+    #[allow(dead_code, unreachable_pub)]
+    pub(crate) mod range;
+}
+
+#[path = "iomap.rs"]
+#[allow(dead_code)]
+mod iomap;
+#[allow(dead_code)]
+mod nfit_bus;
+mod nfit_kunit;
+
+module! {
+    type: NvmockNvdimm,
+    name: "nvmock_nvdimm",
+    authors: ["nvmock developers"],
+    description: "nvmock: KUnit suites for the NVDIMM stack on emulated buses",
+    license: "GPL",
+}
+
+struct NvmockNvdimm;
+
+impl kernel::Module for NvmockNvdimm {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(NvmockNvdimm)
+    }
+}
