@@ -23,6 +23,7 @@ mod tests {
     use crate::model::nfit::{dsm, nfit_test as topo};
     use crate::nfit_bus::{BusDesc, NfitBus};
     use kernel::prelude::*;
+    use kernel::time::{delay::fsleep, Delta};
 
     /// nfit_test.1's flat topology (one 32 MiB PMEM DIMM, a virtual CD, an unmapped DIMM)
     /// under bus `id`, with labels on its DIMMs and ARS on the bus.
@@ -55,6 +56,17 @@ mod tests {
         kernel::module::this_module::<crate::LocalModule>()
     }
 
+    /// How many ranges of the bus's memory a driver maps.
+    fn mapped_ranges(bus: &NfitBus) -> Result<usize> {
+        let mut n = 0;
+        for r in bus.regions() {
+            if bus.memory().users(r)?.0 != 0 {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Every range of the bus's memory: nobody maps or holds it.
     fn released(bus: &NfitBus) -> Result<bool> {
         for r in bus.regions() {
@@ -73,10 +85,17 @@ mod tests {
         check!(calls.calls[dsm::CMD_GET_CONFIG_SIZE as usize] >= 1);
         check!(calls.calls[dsm::CMD_GET_CONFIG_DATA as usize] >= 1);
         check!(calls.errors.iter().all(|&e| e == 0));
-        // The pmem driver mapped the persistent range (the first one) for its namespace.
-        let pm = bus.regions().first().ok_or(EINVAL)?;
-        let (maps, _) = bus.memory().users(pm)?;
-        check!(maps >= 1);
+        // The pmem driver maps the persistent range for its namespace; libnvdimm probes
+        // namespaces asynchronously, so wait for it (at most 30 s).
+        let mut mapped = false;
+        for _ in 0..3000 {
+            mapped = mapped_ranges(&bus)? >= 1;
+            if mapped {
+                break;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        check!(mapped);
         // Removal unbinds everything: no mapping or region of the bus's memory is left.
         bus.remove();
         check!(released(&bus)?);
