@@ -10,7 +10,7 @@ S := scripts
 # The host crate is built with cargo from the PATH (rustup); the kernel uses /usr/bin/rustc.
 CARGO ?= cargo
 
-.PHONY: all setup kernel modules kunit run check models lint bench ndctl-test clean help
+.PHONY: all setup kernel modules kunit run check models lint bench ndctl-test ndctl-compare clean help
 all: help
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make models   cargo test of the pure device models"
 	@echo "make bench    fio 4k random I/O: emulated NVMe vs null_blk (and QEMU's nvme on x86_64)"
 	@echo "make ndctl-test [REFERENCE=nfit_test] [TESTS='libndctl dsm-fail']"
+	@echo "make ndctl-compare   the last full runs against nvmock and nfit_test side by side"
 	@echo "             ndctl's test suite in the x86_64 guest, against nvmock's NVDIMM buses"
 	@echo "             (or the kernel's own tools/testing/nvdimm)"
 
@@ -58,6 +59,9 @@ ndctl-test: setup
 	@ARCH=x86_64 $(S)/kernel
 	@ARCH=x86_64 $(S)/modules
 	@$(S)/ndctl-test $(TESTS)
+
+ndctl-compare:
+	@$(S)/ndctl-compare
 
 clean:
 	rm -rf target

@@ -3,7 +3,8 @@
 //! One emulated NVDIMM bus: the pure NFIT model's topology, serialized and handed to the
 //! relinked ACPI NFIT driver through the C glue (`mock/nvmock_nfit.c`); test-owned memory
 //! behind every SPA range and flush hint page (through the iomap shim); and the `_DSM`
-//! state (labels, SMART, ARS, failure injection) that every command from libnvdimm reaches.
+//! state (labels, SMART, security, firmware update and activation, ARS, failure injection)
+//! that every command from libnvdimm reaches.
 //!
 //! A bus is described by a [`BusDesc`] (data, validated when the bus is created); its state
 //! lives in the bus, under one mutex.
@@ -12,7 +13,9 @@ use crate::iomap::{IoMock, Region};
 use crate::model::nfit::{
     ars::{Ars, MAX_ARS_RECORDS},
     dsm::{self, DsmError, Event, FailControl, Target},
+    firmware::{Activation, Firmware},
     label::LabelArea,
+    security::Security,
     smart::Smart,
     DeviceHandle, Spa, Topology,
 };
@@ -97,6 +100,8 @@ pub(crate) struct BusDesc {
     pub(crate) bus_cmds: u64,
     /// Bus-family NFIT functions supported.
     pub(crate) bus_dsm: u64,
+    /// Bus-family Intel functions supported (firmware activation).
+    pub(crate) bus_intel: u64,
     /// DIMM commands and Intel functions supported.
     pub(crate) dimm_cmds: u64,
 }
@@ -139,12 +144,15 @@ struct DimmState {
     smart: Smart,
     fail: FailControl,
     package_calls: bool,
+    security: Security,
+    firmware: Firmware,
     calls: Calls,
 }
 
-/// A bus's state: its DIMMs, ARS engine and virtual clock.
+/// A bus's state: its DIMMs, ARS engine and virtual clock, firmware activation.
 pub(crate) struct State {
     ars: Ars<MAX_ARS_RECORDS>,
+    fwa: Activation,
     dimms: KVec<DimmState>,
     bus_calls: Calls,
     /// When the virtual clock last caught up with real time.
@@ -308,6 +316,8 @@ impl NfitBus {
                     smart: Smart::DEFAULT,
                     fail: FailControl::default(),
                     package_calls: desc.package_calls,
+                    security: Security::DEFAULT,
+                    firmware: Firmware::DEFAULT,
                     calls: Calls::default(),
                 },
                 GFP_KERNEL,
@@ -333,7 +343,7 @@ impl NfitBus {
                             dimm_base: desc.dimm_base,
                             bus_cmd_force_en: desc.bus_cmds as c_ulong,
                             bus_dsm_mask: desc.bus_dsm as c_ulong,
-                            bus_intel_mask: 0,
+                            bus_intel_mask: desc.bus_intel as c_ulong,
                             dimm_cmd_force_en: desc.dimm_cmds as c_ulong,
                             ctl: ctl_cb,
                             dimm_attr: dimm_attr_cb,
@@ -343,6 +353,7 @@ impl NfitBus {
                 }),
                 state <- new_mutex!(State {
                     ars: Ars::new(SCRUB_NS),
+                    fwa: Activation::default(),
                     dimms,
                     bus_calls: Calls::default(),
                     last: Instant::<Monotonic>::now(),
@@ -411,41 +422,82 @@ impl NfitBus {
         guard.tick(self.scale);
         let State {
             ars,
+            fwa,
             dimms,
             bus_calls,
             ..
         } = &mut *guard;
-        if target == TARGET_BUS {
-            let rc = dsm::ctl(ars, &mut [], Target::Bus, cmd, buf);
-            bus_calls.count(cmd, &rc);
-            return (rc, TARGET_BUS);
+        let idx = match target {
+            TARGET_BUS => None,
+            _ => match dimms.iter().position(|d| d.handle.0 == target) {
+                Some(i) => Some(i),
+                None => return (Err(DsmError::NoDevice), TARGET_BUS),
+            },
+        };
+        let model_target = match idx {
+            None => Target::Bus,
+            Some(i) => Target::Dimm(dimms[i].handle),
+        };
+        // The model sees every DIMM of the bus (firmware activation spans them); what a
+        // command changes is copied back through `back`.
+        let (mut view, mut back) = match (
+            KVec::with_capacity(dimms.len(), GFP_KERNEL),
+            KVec::with_capacity(dimms.len(), GFP_KERNEL),
+        ) {
+            (Ok(v), Ok(b)) => (v, b),
+            _ => return (Err(DsmError::NoMemory), TARGET_BUS),
+        };
+        for d in dimms.iter_mut() {
+            let DimmState {
+                handle,
+                label,
+                smart,
+                fail,
+                package_calls,
+                security,
+                firmware,
+                ..
+            } = d;
+            let Some(label) = LabelArea::new(label) else {
+                return (Err(DsmError::Invalid), TARGET_BUS);
+            };
+            let m = dsm::Dimm {
+                handle: *handle,
+                label,
+                smart: *smart,
+                fail: *fail,
+                package_calls: *package_calls,
+                security: *security,
+                firmware: *firmware,
+            };
+            // Cannot fail: the capacity is reserved.
+            if view.push(m, GFP_KERNEL).is_err()
+                || back
+                    .push((smart, fail, security, firmware), GFP_KERNEL)
+                    .is_err()
+            {
+                return (Err(DsmError::NoMemory), TARGET_BUS);
+            }
         }
-        let Some(idx) = dimms.iter().position(|d| d.handle.0 == target) else {
-            return (Err(DsmError::NoDevice), TARGET_BUS);
-        };
-        let d = &mut dimms[idx];
-        let Some(label) = LabelArea::new(&mut d.label) else {
-            return (Err(DsmError::Invalid), TARGET_BUS);
-        };
-        let mut dimm = dsm::Dimm {
-            handle: d.handle,
-            label,
-            smart: d.smart,
-            fail: d.fail,
-            package_calls: d.package_calls,
-        };
-        let rc = dsm::ctl(
-            ars,
-            core::slice::from_mut(&mut dimm),
-            Target::Dimm(d.handle),
-            cmd,
-            buf,
-        );
-        let (smart, fail) = (dimm.smart, dimm.fail);
-        d.smart = smart;
-        d.fail = fail;
-        d.calls.count(cmd, &rc);
-        (rc, idx as u32)
+        let rc = dsm::ctl(ars, fwa, &mut view, model_target, cmd, buf);
+        for (m, (smart, fail, security, firmware)) in view.iter().zip(back.iter_mut()) {
+            **smart = m.smart;
+            **fail = m.fail;
+            **security = m.security;
+            **firmware = m.firmware;
+        }
+        drop(back);
+        drop(view);
+        match idx {
+            None => {
+                bus_calls.count(cmd, &rc);
+                (rc, TARGET_BUS)
+            }
+            Some(i) => {
+                dimms[i].calls.count(cmd, &rc);
+                (rc, i as u32)
+            }
+        }
     }
 
     fn dimm_attr(&self, idx: u32, attr: c_int, store: bool, val: &mut c_long) -> Result {
@@ -461,8 +513,10 @@ impl NfitBus {
                 }
                 d.fail.code = *val as i32;
             }
-            // Security (and so locking a DIMM) is not emulated yet.
-            (ATTR_LOCK, _) => return Err(EOPNOTSUPP),
+            // As a power cycle leaves a DIMM with a passphrase; one without has nothing to
+            // lock with.
+            (ATTR_LOCK, true) => d.security.lock().map_err(|_| EINVAL)?,
+            (ATTR_LOCK, false) => return Err(EINVAL),
             _ => return Err(EINVAL),
         }
         Ok(())

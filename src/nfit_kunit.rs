@@ -42,6 +42,7 @@ mod tests {
                     | (1 << dsm::CMD_ARS_STATUS)
                     | (1 << dsm::CMD_CLEAR_ERROR),
                 bus_dsm: 0,
+                bus_intel: 0,
                 dimm_cmds: (1 << dsm::CMD_GET_CONFIG_SIZE)
                     | (1 << dsm::CMD_GET_CONFIG_DATA)
                     | (1 << dsm::CMD_SET_CONFIG_DATA),

@@ -6,12 +6,13 @@
 //! The buses are `nfit_test.0` and `nfit_test.1`, with the topology of the kernel's C
 //! nfit_test (tools/testing/nvdimm/test/nfit.c) as data in the pure model
 //! (`model/nfit/nfit_test.rs`). What each supports is the data below; what the model does
-//! not emulate yet (security, firmware update, SPA translation) is not advertised, so
-//! libnvdimm and ndctl see it as unsupported instead of failing.
+//! not emulate yet (SPA translation) is not advertised, so libnvdimm and ndctl see it as
+//! unsupported instead of failing.
 //!
-//! Long operations (ARS) run on a virtual clock that advances `time_scale` virtual
-//! nanoseconds per real one: by default nfit_test's one-second scrub completes in a
-//! millisecond; `time_scale=1` restores nfit_test's real-time behaviour.
+//! Long operations (ARS, overwrite, firmware verification and activation) run on a virtual
+//! clock that advances `time_scale` virtual nanoseconds per real one: by default nfit_test's
+//! one-second scrub completes in a millisecond; `time_scale=1` restores nfit_test's
+//! real-time behaviour.
 
 use kernel::prelude::*;
 
@@ -45,7 +46,7 @@ module! {
     params: {
         time_scale: u32 {
             default: 1000,
-            description: "Virtual ns per real ns for long operations (ARS); 1: real time",
+            description: "Virtual ns per real ns for long operations (ARS, overwrite, firmware); 1: real time",
         },
     },
 }
@@ -73,8 +74,29 @@ const DIMM_SMART: u64 = (1 << dsm::intel::SMART)
     | (1 << dsm::intel::SMART_SET_THRESHOLD)
     | (1 << dsm::intel::SMART_INJECT);
 
+/// Intel security functions.
+const DIMM_SECURITY: u64 = (1 << dsm::intel::GET_SECURITY_STATE)
+    | (1 << dsm::intel::SET_PASSPHRASE)
+    | (1 << dsm::intel::DISABLE_PASSPHRASE)
+    | (1 << dsm::intel::UNLOCK_UNIT)
+    | (1 << dsm::intel::FREEZE_LOCK)
+    | (1 << dsm::intel::SECURE_ERASE)
+    | (1 << dsm::intel::OVERWRITE)
+    | (1 << dsm::intel::QUERY_OVERWRITE)
+    | (1 << dsm::intel::SET_MASTER_PASSPHRASE)
+    | (1 << dsm::intel::MASTER_SECURE_ERASE);
+/// Intel firmware update and activation functions.
+const DIMM_FIRMWARE: u64 = (1 << dsm::intel::FW_GET_INFO)
+    | (1 << dsm::intel::FW_START_UPDATE)
+    | (1 << dsm::intel::FW_SEND_DATA)
+    | (1 << dsm::intel::FW_FINISH_UPDATE)
+    | (1 << dsm::intel::FW_FINISH_QUERY)
+    | (1 << dsm::intel::FW_ACTIVATE_DIMMINFO)
+    | (1 << dsm::intel::FW_ACTIVATE_ARM);
+
 /// nfit_test.0: four DIMMs in two interleave sets, then the hot-plugged fifth; ARS with
-/// error injection; labels and SMART on every DIMM.
+/// error injection; firmware activation; labels, SMART, security and firmware update on
+/// every DIMM.
 static BUS0: BusDesc = BusDesc {
     id: 0,
     name: c"nfit_test.0",
@@ -87,7 +109,8 @@ static BUS0: BusDesc = BusDesc {
     bus_dsm: (1 << dsm::nfit_bus::ARS_INJECT_SET)
         | (1 << dsm::nfit_bus::ARS_INJECT_CLEAR)
         | (1 << dsm::nfit_bus::ARS_INJECT_GET),
-    dimm_cmds: DIMM_LABELS | DIMM_LSS | DIMM_SMART,
+    bus_intel: (1 << dsm::intel_bus::FW_ACTIVATE_BUSINFO) | (1 << dsm::intel_bus::FW_ACTIVATE),
+    dimm_cmds: DIMM_LABELS | DIMM_LSS | DIMM_SMART | DIMM_SECURITY | DIMM_FIRMWARE,
 };
 
 /// nfit_test.1: the flat PMEM DIMM with its failure flags, a virtual CD and an unmapped
@@ -102,6 +125,7 @@ static BUS1: BusDesc = BusDesc {
     package_calls: false,
     bus_cmds: BUS_ARS,
     bus_dsm: 0,
+    bus_intel: 0,
     dimm_cmds: DIMM_LABELS | DIMM_LSS,
 };
 

@@ -5,6 +5,7 @@
 
 use nvmock_model::nfit::ars::{Ars, Scrub};
 use nvmock_model::nfit::dsm::*;
+use nvmock_model::nfit::firmware::Activation;
 use nvmock_model::nfit::label::LabelArea;
 use nvmock_model::nfit::smart::Smart;
 use nvmock_model::nfit::DeviceHandle;
@@ -21,6 +22,17 @@ fn pkg(family: u64, func: u64, size_in: u32, size_out: u32, payload: &[u8]) -> V
     b[20..24].copy_from_slice(&size_out.to_le_bytes());
     b.extend_from_slice(payload);
     b
+}
+
+/// The dispatcher with no firmware activation state to keep (these tests do not arm).
+fn ctl<const N: usize>(
+    ars: &mut Ars<N>,
+    dimms: &mut [Dimm<'_>],
+    target: Target,
+    cmd: u32,
+    buf: &mut [u8],
+) -> Result<Done, DsmError> {
+    nvmock_model::nfit::dsm::ctl(ars, &mut Activation::default(), dimms, target, cmd, buf)
 }
 
 fn with_bus<R>(f: impl FnOnce(&mut Ars<8>, &mut [Dimm<'_>]) -> R) -> R {

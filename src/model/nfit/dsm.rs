@@ -8,7 +8,9 @@
 //! through `ND_CMD_CALL` with the NFIT bus family the error injection commands. DIMM
 //! commands: Get Config Size/Data, Set Config Data ([`super::label`]), and through
 //! `ND_CMD_CALL` with the Intel family Get SMART, Get/Set SMART Threshold, SMART Inject
-//! ([`super::smart`]) and Enable Latch System Shutdown Status.
+//! ([`super::smart`]), Enable Latch System Shutdown Status, the security functions
+//! ([`super::security`]) and firmware update and activation ([`super::firmware`]); through
+//! `ND_CMD_CALL` with the Intel bus family, bus-wide firmware activation.
 //!
 //! # Decisions
 //!
@@ -28,12 +30,15 @@
 //! - A DIMM is found by its device handle (`get_dimm()`, [`DsmError::NoDevice`] if none);
 //!   packages for a DIMM without [`Dimm::package_calls`] are invalid, as nfit_test refuses
 //!   them for the DIMMs of its second bus; packages of a family other than Intel are not
-//!   supported. Security, firmware update and activation, and translate-SPA commands are
-//!   not modelled (not supported).
+//!   supported. Translate SPA is not modelled (not supported).
+//! - Commands with a duration (overwrite, firmware verification, activation) run on the
+//!   bus's virtual clock, which is the ARS engine's ([`Ars::now`]).
 
 use super::super::le::{put_u32, u32_at, u64_at, u8_at};
 use super::ars::Ars;
+use super::firmware::{self, Activation, Firmware};
 use super::label::LabelArea;
+use super::security::Security;
 use super::smart::Smart;
 use super::DeviceHandle;
 
@@ -60,6 +65,8 @@ pub const PKG_HDR: usize = 64;
 pub const FAMILY_INTEL: u64 = 0;
 /// Bus family: NFIT (`NVDIMM_BUS_FAMILY_NFIT`).
 pub const BUS_FAMILY_NFIT: u64 = 0;
+/// Bus family: Intel (`NVDIMM_BUS_FAMILY_INTEL`).
+pub const BUS_FAMILY_INTEL: u64 = 1;
 
 /// Intel DIMM functions.
 pub mod intel {
@@ -69,10 +76,52 @@ pub mod intel {
     pub const SMART_THRESHOLD: u64 = 2;
     /// Enable latch system shutdown status.
     pub const ENABLE_LSS_STATUS: u64 = 10;
+    /// Get firmware info.
+    pub const FW_GET_INFO: u64 = 12;
+    /// Start firmware update.
+    pub const FW_START_UPDATE: u64 = 13;
+    /// Send firmware data.
+    pub const FW_SEND_DATA: u64 = 14;
+    /// Finish (or abort) a firmware update.
+    pub const FW_FINISH_UPDATE: u64 = 15;
+    /// Query a finished firmware update.
+    pub const FW_FINISH_QUERY: u64 = 16;
     /// Set SMART threshold.
     pub const SMART_SET_THRESHOLD: u64 = 17;
     /// SMART inject.
     pub const SMART_INJECT: u64 = 18;
+    /// Get security state.
+    pub const GET_SECURITY_STATE: u64 = 19;
+    /// Set passphrase.
+    pub const SET_PASSPHRASE: u64 = 20;
+    /// Disable passphrase.
+    pub const DISABLE_PASSPHRASE: u64 = 21;
+    /// Unlock unit.
+    pub const UNLOCK_UNIT: u64 = 22;
+    /// Freeze lock.
+    pub const FREEZE_LOCK: u64 = 23;
+    /// Secure erase.
+    pub const SECURE_ERASE: u64 = 24;
+    /// Overwrite.
+    pub const OVERWRITE: u64 = 25;
+    /// Query overwrite.
+    pub const QUERY_OVERWRITE: u64 = 26;
+    /// Set master passphrase.
+    pub const SET_MASTER_PASSPHRASE: u64 = 27;
+    /// Master secure erase.
+    pub const MASTER_SECURE_ERASE: u64 = 28;
+    /// Firmware activate DIMM info.
+    pub const FW_ACTIVATE_DIMMINFO: u64 = 29;
+    /// Firmware activate arm.
+    pub const FW_ACTIVATE_ARM: u64 = 30;
+}
+
+/// Intel bus family functions.
+pub mod intel_bus {
+    /// Firmware activate bus info.
+    pub const FW_ACTIVATE_BUSINFO: u64 = 1;
+    /// Firmware activate.
+    pub const FW_ACTIVATE: u64 = 2;
 }
 
 /// NFIT bus family functions.
@@ -216,6 +265,22 @@ pub struct Dimm<'a> {
     pub fail: FailControl,
     /// Whether it answers `ND_CMD_CALL` packages (nfit_test: the DIMMs of its first bus).
     pub package_calls: bool,
+    /// Its security state.
+    pub security: Security,
+    /// Its firmware.
+    pub firmware: Firmware,
+}
+
+impl AsRef<Firmware> for Dimm<'_> {
+    fn as_ref(&self) -> &Firmware {
+        &self.firmware
+    }
+}
+
+impl AsMut<Firmware> for Dimm<'_> {
+    fn as_mut(&mut self) -> &mut Firmware {
+        &mut self.firmware
+    }
 }
 
 impl<'a> Dimm<'a> {
@@ -227,6 +292,8 @@ impl<'a> Dimm<'a> {
             smart: Smart::DEFAULT,
             fail: FailControl::default(),
             package_calls: true,
+            security: Security::DEFAULT,
+            firmware: Firmware::DEFAULT,
         }
     }
 
@@ -241,8 +308,16 @@ impl<'a> Dimm<'a> {
         self.fail.apply(u64::from(cmd), rc)
     }
 
-    /// Runs function `func` of `family` on the package payload `buf`.
-    pub fn package(&mut self, family: u64, func: u64, buf: &mut [u8]) -> Result<Done, DsmError> {
+    /// Runs function `func` of `family` on the package payload `buf` at virtual time
+    /// `now`, with `bus` the bus's firmware activation view.
+    pub fn package(
+        &mut self,
+        family: u64,
+        func: u64,
+        buf: &mut [u8],
+        now: u64,
+        bus: firmware::BusView,
+    ) -> Result<Done, DsmError> {
         if family != FAMILY_INTEL {
             return Err(DsmError::NotSupported);
         }
@@ -255,6 +330,23 @@ impl<'a> Dimm<'a> {
             intel::SMART_SET_THRESHOLD => self.smart.set_threshold(buf),
             intel::SMART_INJECT => self.smart.inject(buf),
             intel::ENABLE_LSS_STATUS => lss_status(buf),
+            intel::FW_GET_INFO => self.firmware.info(buf),
+            intel::FW_START_UPDATE => self.firmware.start(buf),
+            intel::FW_SEND_DATA => self.firmware.send(buf),
+            intel::FW_FINISH_UPDATE => self.firmware.finish(buf, now),
+            intel::FW_FINISH_QUERY => self.firmware.query(buf, now),
+            intel::FW_ACTIVATE_DIMMINFO => self.firmware.activate_info(bus, buf),
+            intel::FW_ACTIVATE_ARM => self.firmware.arm(buf),
+            intel::GET_SECURITY_STATE => self.security.get_state(buf),
+            intel::SET_PASSPHRASE => self.security.set_passphrase(buf),
+            intel::DISABLE_PASSPHRASE => self.security.disable_passphrase(buf),
+            intel::UNLOCK_UNIT => self.security.unlock(buf),
+            intel::FREEZE_LOCK => self.security.freeze(buf),
+            intel::SECURE_ERASE => self.security.secure_erase(buf),
+            intel::OVERWRITE => self.security.overwrite_start(buf, now),
+            intel::QUERY_OVERWRITE => self.security.overwrite_query(buf, now),
+            intel::SET_MASTER_PASSPHRASE => self.security.set_master(buf),
+            intel::MASTER_SECURE_ERASE => self.security.master_erase(buf),
             _ => return Err(DsmError::NotSupported),
         };
         self.fail.apply(func, rc)
@@ -290,17 +382,23 @@ pub fn bus_native<const N: usize>(
     }
 }
 
-/// Runs bus function `func` of `family` on the package payload `buf`.
+/// Runs bus function `func` of `family` on the package payload `buf`; `dimms` are all the
+/// bus's DIMMs (firmware activation reaches them).
 pub fn bus_package<const N: usize>(
     ars: &mut Ars<N>,
+    fwa: &mut Activation,
+    dimms: &mut [Dimm<'_>],
     family: u64,
     func: u64,
     buf: &mut [u8],
 ) -> Result<Done, DsmError> {
+    let now = ars.now();
     match (family, func) {
         (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_SET) => ars.inject_set(buf),
         (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_CLEAR) => ars.inject_clear(buf),
         (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_GET) => ars.inject_status(buf),
+        (BUS_FAMILY_INTEL, intel_bus::FW_ACTIVATE_BUSINFO) => fwa.bus_info(dimms, buf, now),
+        (BUS_FAMILY_INTEL, intel_bus::FW_ACTIVATE) => fwa.activate(dimms, buf, now),
         _ => Err(DsmError::NotSupported),
     }
 }
@@ -329,9 +427,10 @@ pub enum Target {
 
 /// Runs command `cmd` for `target` on `buf` (`nfit_test_ctl()`): a package for
 /// [`CMD_CALL`], the payload itself otherwise. The results of packages count from the start
-/// of the package's payload.
+/// of the package's payload. `dimms` are all the bus's DIMMs.
 pub fn ctl<const N: usize>(
     ars: &mut Ars<N>,
+    fwa: &mut Activation,
     dimms: &mut [Dimm<'_>],
     target: Target,
     cmd: u32,
@@ -340,17 +439,19 @@ pub fn ctl<const N: usize>(
     match target {
         Target::Bus if cmd == CMD_CALL => {
             let (family, func, payload) = package_payload(buf)?;
-            bus_package(ars, family, func, payload)
+            bus_package(ars, fwa, dimms, family, func, payload)
         }
         Target::Bus => bus_native(ars, cmd, buf),
         Target::Dimm(handle) => {
+            let now = ars.now();
+            let bus = fwa.view(firmware::armed(dimms), now);
             let dimm = dimms
                 .iter_mut()
                 .find(|d| d.handle == handle)
                 .ok_or(DsmError::NoDevice)?;
             if cmd == CMD_CALL {
                 let (family, func, payload) = package_payload(buf)?;
-                dimm.package(family, func, payload)
+                dimm.package(family, func, payload, now, bus)
             } else {
                 dimm.native(cmd, buf)
             }

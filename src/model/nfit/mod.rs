@@ -21,8 +21,9 @@
 //!   type and length, and [`Table::structures`] / [`structures`] iterate over the structures;
 //! - the two topologies nfit_test builds, as data, in [`nfit_test`];
 //! - the `_DSM` layer nfit_test answers with: label areas ([`label`]), address range scrub,
-//!   the media error list and error injection ([`ars`]), Intel SMART health ([`smart`]), and
-//!   the per-bus and per-DIMM dispatcher with failure injection ([`dsm`]).
+//!   the media error list and error injection ([`ars`]), Intel SMART health ([`smart`]),
+//!   security ([`security`]), firmware update and activation ([`firmware`]), and the per-bus
+//!   and per-DIMM dispatcher with failure injection ([`dsm`]).
 //!
 //! Everything is `no_std`, uses only `core`, allocates nothing and does not panic on any
 //! input: descriptions and tables are checked, and every failure is a `Result`.
@@ -65,9 +66,11 @@
 
 pub mod ars;
 pub mod dsm;
+pub mod firmware;
 pub mod label;
 pub mod nfit_test;
 mod parse;
+pub mod security;
 pub mod smart;
 mod table;
 mod topology;
