@@ -11,7 +11,7 @@
 
 use crate::iomap::{IoMock, Region};
 use crate::model::nfit::{
-    ars::{Ars, MAX_ARS_RECORDS},
+    ars::{Ars, Scrub, MAX_ARS_RECORDS},
     dsm::{self, DsmError, Event, FailControl, Target},
     firmware::{Activation, Firmware},
     label::LabelArea,
@@ -152,6 +152,9 @@ struct DimmState {
 /// A bus's state: its DIMMs, ARS engine and virtual clock, firmware activation.
 pub(crate) struct State {
     ars: Ars<MAX_ARS_RECORDS>,
+    /// Whether the last ARS Status reported a finished scrub with all its records (and
+    /// no ARS Start came after it).
+    ars_settled: bool,
     fwa: Activation,
     dimms: KVec<DimmState>,
     bus_calls: Calls,
@@ -176,6 +179,27 @@ impl State {
             .errors_mut()
             .add(start, length)
             .map_err(|e| Error::from_errno(e.errno()))
+    }
+
+    /// Lowers the records one ARS Status returns to `n` (1 to the model's maximum), so that
+    /// the driver meets an overflow with few errors.
+    #[allow(dead_code)]
+    pub(crate) fn set_max_ars_records(&mut self, n: usize) -> Result {
+        self.ars
+            .set_max_records(n)
+            .map_err(|e| Error::from_errno(e.errno()))
+    }
+
+    /// Whether the driver's last ARS Status saw a finished scrub with all its records.
+    #[allow(dead_code)]
+    pub(crate) fn ars_settled(&self) -> bool {
+        self.ars_settled
+    }
+
+    /// The range of the last scrub the driver started (address, length).
+    #[allow(dead_code)]
+    pub(crate) fn last_scrub(&self) -> (u64, u64) {
+        self.ars.last_scrub()
     }
 
     /// The commands DIMM `idx` received.
@@ -353,6 +377,7 @@ impl NfitBus {
                 }),
                 state <- new_mutex!(State {
                     ars: Ars::new(SCRUB_NS),
+                    ars_settled: false,
                     fwa: Activation::default(),
                     dimms,
                     bus_calls: Calls::default(),
@@ -422,6 +447,7 @@ impl NfitBus {
         guard.tick(self.scale);
         let State {
             ars,
+            ars_settled,
             fwa,
             dimms,
             bus_calls,
@@ -490,6 +516,13 @@ impl NfitBus {
         drop(view);
         match idx {
             None => {
+                match (cmd, &rc) {
+                    (dsm::CMD_ARS_START, _) => *ars_settled = false,
+                    (dsm::CMD_ARS_STATUS, Ok(d)) => {
+                        *ars_settled = d.cmd_rc == dsm::CmdRc::Ok && ars.scrub() == Scrub::Complete
+                    }
+                    _ => {}
+                }
                 bus_calls.count(cmd, &rc);
                 (rc, TARGET_BUS)
             }

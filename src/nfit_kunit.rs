@@ -2,22 +2,6 @@
 
 //! KUnit: emulated NVDIMM buses under the relinked ACPI NFIT driver and libnvdimm.
 
-/// A test check that fails the calling function with an error instead of ending the test's
-/// thread, so that the bus (and the drivers bound to it) is always torn down.
-macro_rules! check {
-    ($cond:expr) => {
-        if !($cond) {
-            kernel::pr_err!(
-                "{}:{}: check failed: {}\n",
-                file!(),
-                line!(),
-                stringify!($cond)
-            );
-            return Err(kernel::error::code::EBADMSG);
-        }
-    };
-}
-
 #[kernel::macros::kunit_tests(nvmock_nfit)]
 mod tests {
     use crate::model::nfit::{dsm, nfit_test as topo};
@@ -52,6 +36,7 @@ mod tests {
 
     static PROBE: BusDesc = flat_bus!(10, c"nvmock_nfit.10");
     static LABEL_FAIL: BusDesc = flat_bus!(11, c"nvmock_nfit.11");
+    static ARS_OVERFLOW: BusDesc = flat_bus!(12, c"nvmock_nfit.12");
 
     fn module() -> &'static ThisModule {
         kernel::module::this_module::<crate::LocalModule>()
@@ -116,6 +101,48 @@ mod tests {
         // The other DIMM was not affected.
         let other = bus.with_state(|s| s.dimm_calls(1)).ok_or(EINVAL)?;
         check!(other.errors.iter().all(|&e| e == 0));
+        bus.remove();
+        check!(released(&bus)?);
+        Ok(())
+    }
+
+    #[test]
+    fn ars_overflow_is_continued_until_every_error_is_reported() -> Result {
+        // Five media errors in the PMEM range, two records per ARS Status: the driver
+        // must restart the scrub at the restart range twice to learn them all.
+        let spa = topo::NFIT_TEST1
+            .spas
+            .iter()
+            .find(|s| s.range_type == crate::model::nfit::Guid::PERSISTENT)
+            .ok_or(EINVAL)?
+            .address;
+        let mut fifth = 0;
+        let bus = NfitBus::new_with(module(), &ARS_OVERFLOW, 1000, |st, base| {
+            st.set_max_ars_records(2)?;
+            for k in 0..5u64 {
+                fifth = base + spa + k * 0x1000;
+                st.add_error(fifth, 0x200)?;
+            }
+            Ok(())
+        })?;
+        // The NFIT driver polls ARS no sooner than a second after starting it: allow 60 s.
+        let mut settled = false;
+        for _ in 0..600 {
+            settled = bus.with_state(|s| {
+                s.ars_settled() && s.bus_calls().overflows[dsm::CMD_ARS_STATUS as usize] >= 2
+            });
+            if settled {
+                break;
+            }
+            fsleep(Delta::from_millis(100));
+        }
+        let calls = bus.with_state(|s| s.bus_calls());
+        check!(settled);
+        check!(calls.calls[dsm::CMD_ARS_START as usize] >= 3);
+        check!(calls.errors[dsm::CMD_ARS_START as usize] == 0);
+        check!(calls.errors[dsm::CMD_ARS_STATUS as usize] == 0);
+        // The last scrub began where the second overflow said: at the fifth error.
+        check!(bus.with_state(|s| s.last_scrub()).0 == fifth);
         bus.remove();
         check!(released(&bus)?);
         Ok(())

@@ -11,23 +11,16 @@
 use kernel::prelude::*;
 
 /// The pure models, the same files the host crate builds.
-pub(crate) mod model {
-    #[path = "../model/le.rs"]
-    #[allow(dead_code)]
-    pub(crate) mod le;
-    #[path = "../model/nfit/mod.rs"]
-    #[allow(dead_code, unreachable_pub, unused_imports)]
-    pub(crate) mod nfit;
-    #[path = "../model/range.rs"]
-    #[allow(dead_code, unreachable_pub)]
-    pub(crate) mod range;
-}
+#[path = "nfit_model.rs"]
+pub(crate) mod model;
 
 #[path = "iomap.rs"]
 #[allow(dead_code)]
 mod iomap;
 #[allow(dead_code)]
 mod nfit_bus;
+#[macro_use]
+mod check;
 mod nfit_kunit;
 
 module! {

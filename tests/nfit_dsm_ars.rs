@@ -189,6 +189,45 @@ fn at_most_max_ars_records() {
 }
 
 #[test]
+fn a_lower_record_limit_shows_in_cap_and_overflows_sooner() {
+    let mut a: Ars<8> = Ars::new(0);
+    assert!(a.set_max_records(0).is_err());
+    assert!(a.set_max_records(MAX_ARS_RECORDS + 1).is_err());
+    assert_eq!(a.max_records(), MAX_ARS_RECORDS);
+    a.set_max_records(2).unwrap();
+    let mut cap = vec![0u8; 32];
+    a.cap(&mut cap).unwrap();
+    assert_eq!(u32_at(&cap, 20), 48 + 2 * 24);
+    for k in 0..5u64 {
+        a.errors_mut().add(0x10000 + k * 0x1000, 0x200).unwrap();
+    }
+    // The driver's loop: status, and on overflow a new scrub at the restart range.
+    let (mut addr, mut len, mut seen, mut rounds) = (0x10000u64, 0x10000u64, Vec::new(), 0);
+    loop {
+        a.start(&mut start_buf(addr, len, TYPE_PERSISTENT)).unwrap();
+        assert_eq!(a.last_scrub(), (addr, len));
+        // The caller's buffer holds more, the limit still applies.
+        let mut st = vec![0u8; 48 + 8 * 24];
+        let done = a.status(&mut st).unwrap();
+        let r = records(&st);
+        assert!(r.len() <= 2);
+        seen.extend(r);
+        rounds += 1;
+        if done.cmd_rc != CmdRc::NoSpace {
+            break;
+        }
+        (addr, len) = (u64_at(&st, 24), u64_at(&st, 32));
+        assert_eq!(addr + len, 0x20000, "restart runs to the end of the range");
+    }
+    assert_eq!(rounds, 3);
+    assert_eq!(seen.len(), 5);
+    assert_eq!(a.found(), 1);
+    a.set_max_records(MAX_ARS_RECORDS).unwrap();
+    a.cap(&mut cap).unwrap();
+    assert_eq!(u32_at(&cap, 20), MAX_ARS_OUT);
+}
+
+#[test]
 fn clear_error_shrinks_and_splits() {
     let mut a: Ars<4> = Ars::new(0);
     a.errors_mut().add(0x1000, 0x1000).unwrap();

@@ -21,8 +21,10 @@
 //!   persistent whatever was asked, scrub time 1, and `out_length` counting the 48-byte
 //!   header (`sizeof(struct nd_cmd_ars_status)`) plus 24 bytes a record.
 //! - Overflow (not in nfit_test, which writes past its buffer instead): ARS Status returns as
-//!   many records as the caller's buffer holds, at most [`MAX_ARS_RECORDS`] (what ARS
-//!   Capabilities' `max_ars_out` promises). If records are left over it answers extended
+//!   many records as the caller's buffer holds, at most the bus's record limit (what ARS
+//!   Capabilities' `max_ars_out` promises: [`MAX_ARS_RECORDS`] unless a test lowers it with
+//!   [`Ars::set_max_records`] to make the driver meet an overflow with few errors). If
+//!   records are left over it answers extended
 //!   status [`STATUS_INTR`], flag [`FLAG_OVERFLOW`], `restart_address` at the first record
 //!   left out and `restart_length` to the end of the scrubbed range, and
 //!   [`CmdRc::NoSpace`]: what Linux's `xlat_bus_status()` turns into `-ENOSPC`, upon which
@@ -238,6 +240,7 @@ pub struct Ars<const N: usize> {
     length: u64,
     result: [ErrorRange; N],
     found: usize,
+    max_records: usize,
 }
 
 impl<const N: usize> Ars<N> {
@@ -255,7 +258,33 @@ impl<const N: usize> Ars<N> {
                 length: 0,
             }; N],
             found: 0,
+            max_records: MAX_ARS_RECORDS,
         }
+    }
+
+    /// Lowers (or restores) the number of records one ARS Status returns, and with it
+    /// `max_ars_out`: from 1 to [`MAX_ARS_RECORDS`], anything else is invalid.
+    pub fn set_max_records(&mut self, n: usize) -> Result<(), DsmError> {
+        if n == 0 || n > MAX_ARS_RECORDS {
+            return Err(DsmError::Invalid);
+        }
+        self.max_records = n;
+        Ok(())
+    }
+
+    /// The number of records one ARS Status returns at most.
+    pub fn max_records(&self) -> usize {
+        self.max_records
+    }
+
+    /// The range of the last scrub started (address, length).
+    pub fn last_scrub(&self) -> (u64, u64) {
+        (self.address, self.length)
+    }
+
+    /// The number of records the last scrub found (those in the range, up to `N`).
+    pub fn found(&self) -> usize {
+        self.found
     }
 
     /// The known media errors.
@@ -288,14 +317,15 @@ impl<const N: usize> Ars<N> {
         };
     }
 
-    /// ARS Capabilities: persistent and volatile scrubs for any range, [`MAX_ARS_OUT`],
+    /// ARS Capabilities: persistent and volatile scrubs for any range, `max_ars_out` for the
+    /// record limit ([`MAX_ARS_OUT`] by default),
     /// [`CLEAR_ERR_UNIT`]. The flags field is left as it is, as in nfit_test.
     pub fn cap(&self, buf: &mut [u8]) -> Result<Done, DsmError> {
         if buf.len() < CAP_LEN {
             return Err(DsmError::Invalid);
         }
         put_u32(buf, 16, u32::from(TYPE_PERSISTENT | TYPE_VOLATILE) << 16);
-        put_u32(buf, 20, MAX_ARS_OUT);
+        put_u32(buf, 20, (STATUS_HDR + self.max_records * RECORD_LEN) as u32);
         put_u32(buf, 24, CLEAR_ERR_UNIT);
         Ok(Done::written(CAP_LEN))
     }
@@ -372,7 +402,7 @@ impl<const N: usize> Ars<N> {
     }
 
     fn complete_status(&self, buf: &mut [u8]) -> Done {
-        let room = ((buf.len() - STATUS_HDR) / RECORD_LEN).min(MAX_ARS_RECORDS);
+        let room = ((buf.len() - STATUS_HDR) / RECORD_LEN).min(self.max_records);
         let records = self.result.get(..self.found).unwrap_or(&[]);
         let shown = records.len().min(room);
         let out_length = STATUS_HDR + shown * RECORD_LEN;
