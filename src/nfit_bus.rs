@@ -241,6 +241,8 @@ pub(crate) struct NfitBus {
     nfit: KVec<u8>,
     hotplug: KVec<u8>,
     handles: KVec<u32>,
+    /// The topology after the hot plug (or the only one), at the bus's base.
+    topo: Topology<'static>,
     scale: u32,
 }
 
@@ -388,6 +390,7 @@ impl NfitBus {
                 nfit,
                 hotplug,
                 handles,
+                topo: all,
                 scale,
             }),
             GFP_KERNEL,
@@ -505,7 +508,7 @@ impl NfitBus {
                 return (Err(DsmError::NoMemory), TARGET_BUS);
             }
         }
-        let rc = dsm::ctl(ars, fwa, &mut view, model_target, cmd, buf);
+        let rc = dsm::ctl(ars, fwa, &self.topo, &mut view, model_target, cmd, buf);
         for (m, (smart, fail, security, firmware)) in view.iter().zip(back.iter_mut()) {
             **smart = m.smart;
             **fail = m.fail;

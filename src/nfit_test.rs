@@ -5,9 +5,7 @@
 //!
 //! The buses are `nfit_test.0` and `nfit_test.1`, with the topology of the kernel's C
 //! nfit_test (tools/testing/nvdimm/test/nfit.c) as data in the pure model
-//! (`model/nfit/nfit_test.rs`). What each supports is the data below; what the model does
-//! not emulate yet (SPA translation) is not advertised, so libnvdimm and ndctl see it as
-//! unsupported instead of failing.
+//! (`model/nfit/nfit_test.rs`). What each supports is the data below.
 //!
 //! Long operations (ARS, overwrite, firmware verification and activation) run on a virtual
 //! clock that advances `time_scale` virtual nanoseconds per real one: by default nfit_test's
@@ -97,7 +95,8 @@ static BUS0: BusDesc = BusDesc {
     dimm_base: 0,
     package_calls: true,
     bus_cmds: BUS_ARS | bit(dsm::CMD_CALL),
-    bus_dsm: (1 << dsm::nfit_bus::ARS_INJECT_SET)
+    bus_dsm: (1 << dsm::nfit_bus::TRANSLATE_SPA)
+        | (1 << dsm::nfit_bus::ARS_INJECT_SET)
         | (1 << dsm::nfit_bus::ARS_INJECT_CLEAR)
         | (1 << dsm::nfit_bus::ARS_INJECT_GET),
     bus_intel: (1 << dsm::intel_bus::FW_ACTIVATE_BUSINFO) | (1 << dsm::intel_bus::FW_ACTIVATE),

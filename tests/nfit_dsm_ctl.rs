@@ -32,7 +32,15 @@ fn ctl<const N: usize>(
     cmd: u32,
     buf: &mut [u8],
 ) -> Result<Done, DsmError> {
-    nvmock_model::nfit::dsm::ctl(ars, &mut Activation::default(), dimms, target, cmd, buf)
+    nvmock_model::nfit::dsm::ctl(
+        ars,
+        &mut Activation::default(),
+        &nvmock_model::nfit::nfit_test::NFIT_TEST0,
+        dimms,
+        target,
+        cmd,
+        buf,
+    )
 }
 
 fn with_bus<R>(f: impl FnOnce(&mut Ars<8>, &mut [Dimm<'_>]) -> R) -> R {

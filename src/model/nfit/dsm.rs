@@ -5,7 +5,8 @@
 //! receives.
 //!
 //! Bus commands: ARS Capabilities, ARS Start, ARS Status, Clear Error ([`super::ars`]), and
-//! through `ND_CMD_CALL` with the NFIT bus family the error injection commands. DIMM
+//! through `ND_CMD_CALL` with the NFIT bus family Translate SPA ([`super::translate`]) and
+//! the error injection commands. DIMM
 //! commands: Get Config Size/Data, Set Config Data ([`super::label`]), and through
 //! `ND_CMD_CALL` with the Intel family Get SMART, Get/Set SMART Threshold, SMART Inject
 //! ([`super::smart`]), Enable Latch System Shutdown Status, the security functions
@@ -30,7 +31,7 @@
 //! - A DIMM is found by its device handle (`get_dimm()`, [`DsmError::NoDevice`] if none);
 //!   packages for a DIMM without [`Dimm::package_calls`] are invalid, as nfit_test refuses
 //!   them for the DIMMs of its second bus; packages of a family other than Intel are not
-//!   supported. Translate SPA is not modelled (not supported).
+//!   supported.
 //! - Commands with a duration (overwrite, firmware verification, activation) run on the
 //!   bus's virtual clock, which is the ARS engine's ([`Ars::now`]).
 
@@ -40,7 +41,7 @@ use super::firmware::{self, Activation, Firmware};
 use super::label::LabelArea;
 use super::security::Security;
 use super::smart::Smart;
-use super::DeviceHandle;
+use super::{DeviceHandle, Topology};
 
 /// `ND_CMD_ARS_CAP` (bus).
 pub const CMD_ARS_CAP: u32 = 1;
@@ -126,6 +127,8 @@ pub mod intel_bus {
 
 /// NFIT bus family functions.
 pub mod nfit_bus {
+    /// Translate an SPA to a DIMM and DPA (`NFIT_CMD_TRANSLATE_SPA`).
+    pub const TRANSLATE_SPA: u64 = 5;
     /// Inject an error (`NFIT_CMD_ARS_INJECT_SET`).
     pub const ARS_INJECT_SET: u64 = 7;
     /// Clear injected errors (`NFIT_CMD_ARS_INJECT_CLEAR`).
@@ -383,10 +386,11 @@ pub fn bus_native<const N: usize>(
 }
 
 /// Runs bus function `func` of `family` on the package payload `buf`; `dimms` are all the
-/// bus's DIMMs (firmware activation reaches them).
+/// bus's DIMMs (firmware activation reaches them), `topo` the bus's topology at its base.
 pub fn bus_package<const N: usize>(
     ars: &mut Ars<N>,
     fwa: &mut Activation,
+    topo: &Topology<'_>,
     dimms: &mut [Dimm<'_>],
     family: u64,
     func: u64,
@@ -394,6 +398,7 @@ pub fn bus_package<const N: usize>(
 ) -> Result<Done, DsmError> {
     let now = ars.now();
     match (family, func) {
+        (BUS_FAMILY_NFIT, nfit_bus::TRANSLATE_SPA) => super::translate::translate_spa(topo, buf),
         (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_SET) => ars.inject_set(buf),
         (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_CLEAR) => ars.inject_clear(buf),
         (BUS_FAMILY_NFIT, nfit_bus::ARS_INJECT_GET) => ars.inject_status(buf),
@@ -427,10 +432,12 @@ pub enum Target {
 
 /// Runs command `cmd` for `target` on `buf` (`nfit_test_ctl()`): a package for
 /// [`CMD_CALL`], the payload itself otherwise. The results of packages count from the start
-/// of the package's payload. `dimms` are all the bus's DIMMs.
+/// of the package's payload. `dimms` are all the bus's DIMMs, `topo` its topology at its
+/// base.
 pub fn ctl<const N: usize>(
     ars: &mut Ars<N>,
     fwa: &mut Activation,
+    topo: &Topology<'_>,
     dimms: &mut [Dimm<'_>],
     target: Target,
     cmd: u32,
@@ -439,7 +446,7 @@ pub fn ctl<const N: usize>(
     match target {
         Target::Bus if cmd == CMD_CALL => {
             let (family, func, payload) = package_payload(buf)?;
-            bus_package(ars, fwa, dimms, family, func, payload)
+            bus_package(ars, fwa, topo, dimms, family, func, payload)
         }
         Target::Bus => bus_native(ars, cmd, buf),
         Target::Dimm(handle) => {

@@ -22,7 +22,8 @@
 //! - the two topologies nfit_test builds, as data, in [`nfit_test`];
 //! - the `_DSM` layer nfit_test answers with: label areas ([`label`]), address range scrub,
 //!   the media error list and error injection ([`ars`]), Intel SMART health ([`smart`]),
-//!   security ([`security`]), firmware update and activation ([`firmware`]), and the per-bus
+//!   security ([`security`]), firmware update and activation ([`firmware`]), SPA
+//!   translation ([`translate`]), and the per-bus
 //!   and per-DIMM dispatcher with failure injection ([`dsm`]).
 //!
 //! Everything is `no_std`, uses only `core`, allocates nothing and does not panic on any
@@ -74,6 +75,7 @@ pub mod security;
 pub mod smart;
 mod table;
 mod topology;
+pub mod translate;
 
 pub use parse::{
     parse, structures, Dcr, FlushView, Header, InterleaveView, Memdev, ParseError, Structure,
