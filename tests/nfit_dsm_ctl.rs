@@ -7,6 +7,7 @@ use nvmock_model::nfit::ars::{Ars, Scrub};
 use nvmock_model::nfit::dsm::*;
 use nvmock_model::nfit::firmware::Activation;
 use nvmock_model::nfit::label::LabelArea;
+use nvmock_model::nfit::security::{state, Lock};
 use nvmock_model::nfit::smart::Smart;
 use nvmock_model::nfit::DeviceHandle;
 use proptest::prelude::*;
@@ -314,6 +315,11 @@ proptest! {
             Dimm::new(H1, LabelArea::new(&mut m1).unwrap()),
         ];
         let mut ars: Ars<4> = Ars::new(1000);
+        let mut fwa = Activation::default();
+        let topo = nvmock_model::nfit::Topology {
+            base: 0x1_0000_0000,
+            ..nvmock_model::nfit::nfit_test::NFIT_TEST0
+        };
         for op in ops {
             match op {
                 Op::Ctl { dimm, cmd, family, func, size_in, size_out, mut bytes } => {
@@ -326,7 +332,8 @@ proptest! {
                     if cmd == CMD_CALL && bytes.len() >= PKG_HDR && (func & 1) == 0 {
                         // Make half the packages well-formed enough to reach the commands.
                         bytes[0..8].copy_from_slice(&family.to_le_bytes());
-                        bytes[8..16].copy_from_slice(&(func % 20).to_le_bytes());
+                        // Up to the last Intel function (30); bus Intel functions are 1, 2.
+                        bytes[8..16].copy_from_slice(&(func % 32).to_le_bytes());
                         let room = (bytes.len() - PKG_HDR) as u32;
                         let si = size_in % (room + 1);
                         let so = size_out % (room - si + 1);
@@ -334,7 +341,10 @@ proptest! {
                         bytes[20..24].copy_from_slice(&so.to_le_bytes());
                     }
                     let len = bytes.len();
-                    if let Ok(done) = ctl(&mut ars, &mut dimms, target, cmd, &mut bytes) {
+                    let rc = nvmock_model::nfit::dsm::ctl(
+                        &mut ars, &mut fwa, &topo, &mut dimms, target, cmd, &mut bytes,
+                    );
+                    if let Ok(done) = rc {
                         prop_assert!(done.written <= len);
                         prop_assert!(done.residual <= len);
                     }
@@ -348,6 +358,15 @@ proptest! {
             prop_assert_eq!(dimms[1].label.bytes().len(), 77);
             if let Scrub::Running { until } = ars.scrub() {
                 prop_assert!(until > ars.now());
+            }
+            for d in &dimms {
+                let (st, _) = d.security.bits();
+                match (d.security.lock_state(), d.security.overwrite()) {
+                    (_, Some(_)) => prop_assert_eq!(st, state::OVERWRITE),
+                    (Lock::Disabled, None) => prop_assert_eq!(st & (state::ENABLED | state::LOCKED), 0),
+                    (Lock::Unlocked, None) => prop_assert_eq!(st & (state::ENABLED | state::LOCKED), state::ENABLED),
+                    (Lock::Locked, None) => prop_assert_eq!(st & (state::ENABLED | state::LOCKED), state::ENABLED | state::LOCKED),
+                }
             }
         }
     }
