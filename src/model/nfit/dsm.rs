@@ -356,12 +356,18 @@ impl<'a> Dimm<'a> {
     }
 }
 
+/// Checks that a payload holds at least `len` bytes (a shorter one is an invalid command).
+pub(super) fn need(buf: &[u8], len: usize) -> Result<(), DsmError> {
+    if buf.len() < len {
+        return Err(DsmError::Invalid);
+    }
+    Ok(())
+}
+
 /// Enable Latch System Shutdown Status: enable 0 or 1 succeeds, anything else answers
 /// status 3 (`nd_intel_test_cmd_set_lss_status()`).
 fn lss_status(buf: &mut [u8]) -> Result<Done, DsmError> {
-    if buf.len() < 5 {
-        return Err(DsmError::Invalid);
-    }
+    need(buf, 5)?;
     let status = match u8_at(buf, 0) {
         0 | 1 => 0,
         _ => 3,

@@ -30,7 +30,7 @@
 //!   version on activation.
 
 use super::super::le::{put, put_u16, put_u32, put_u64, put_u8, u32_at, u8_at};
-use super::dsm::{Done, DsmError};
+use super::dsm::{need, Done, DsmError};
 
 /// Size of the firmware storage.
 pub const STORAGE_SIZE: u32 = 0x10_0000;
@@ -178,13 +178,6 @@ pub struct Activation {
     generation: u64,
     /// The bus is busy until this virtual time (ns).
     busy_until: u64,
-}
-
-fn need(buf: &[u8], len: usize) -> Result<(), DsmError> {
-    if buf.len() < len {
-        return Err(DsmError::Invalid);
-    }
-    Ok(())
 }
 
 impl Firmware {

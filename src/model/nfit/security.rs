@@ -30,7 +30,7 @@
 //!   with a passphrase); unlike nfit_test it refuses a DIMM without one, which cannot lock.
 
 use super::super::le::{array, put, put_u32, put_u8};
-use super::dsm::{Done, DsmError};
+use super::dsm::{need, Done, DsmError};
 
 /// Length of a passphrase.
 pub const PASSPHRASE_LEN: usize = 32;
@@ -123,14 +123,6 @@ pub struct Security {
 fn reply(buf: &mut [u8], off: usize, status: u32) -> Result<Done, DsmError> {
     put_u32(buf, off, status);
     Ok(Done::written(off + 4))
-}
-
-/// Checks a payload is at least `len` bytes.
-fn need(buf: &[u8], len: usize) -> Result<(), DsmError> {
-    if buf.len() < len {
-        return Err(DsmError::Invalid);
-    }
-    Ok(())
 }
 
 impl Security {
