@@ -10,7 +10,7 @@ S := scripts
 # The host crate is built with cargo from the PATH (rustup); the kernel uses /usr/bin/rustc.
 CARGO ?= cargo
 
-.PHONY: all setup kernel modules kunit run check models lint bench ndctl-test ndctl-compare clean help
+.PHONY: all setup kernel modules kunit run check models script-tests lint bench ndctl-test ndctl-compare clean help
 all: help
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make check    the full test: models (cargo test, clippy, rustfmt) + make run"
 	@echo "make kunit    one arch (ARCH=um|x86_64): kernel, modules, boot, KUnit summary"
 	@echo "make models   cargo test of the pure device models"
+	@echo "make script-tests   unit tests of the runner's helper scripts"
 	@echo "make bench    fio 4k random I/O: emulated NVMe vs null_blk (and QEMU's nvme on x86_64)"
 	@echo "make ndctl-test [REFERENCE=nfit_test] [TESTS='libndctl dsm-fail']"
 	@echo "make ndctl-compare   the last full runs against nvmock and nfit_test side by side"
@@ -39,6 +40,10 @@ kunit: modules
 models:
 	$(CARGO) test --quiet
 
+# The runner's own helpers (KTAP merging, ...), on console excerpts.
+script-tests:
+	python3 -m unittest discover -s tests/scripts -p 'test_*.py'
+
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --quiet --all-targets -- -D warnings
@@ -46,7 +51,7 @@ lint:
 run: setup
 	@$(S)/run-all $(ARCHES)
 
-check: setup models lint
+check: setup models script-tests lint
 	@$(S)/run-all $(ARCHES)
 
 # BENCH_ARCHES="um" for the UML numbers only.
