@@ -68,9 +68,36 @@ struct nvmock_nfit_ops {
 	void *glue;
 };
 
+/**
+ * struct nvmock_nfit_dax - a device-dax instance under a bus, as nvmock_nfit_find_dax()
+ * found it
+ * @name: its device name, "dax<region>.<id>" (also its /dev node)
+ * @start: system physical address of its first range
+ * @size: bytes in all its ranges
+ * @align: its fault granularity
+ * @nr_range: how many ranges it has
+ * @bound: device_dax drives it (its character device works)
+ */
+struct nvmock_nfit_dax {
+	char name[32];
+	u64 start;
+	u64 size;
+	u32 align;
+	u32 nr_range;
+	bool bound;
+};
+
 int nvmock_nfit_add(struct nvmock_nfit_ops *ops);
 void nvmock_nfit_remove(struct nvmock_nfit_ops *ops);
 void nvmock_nfit_notify_bus(struct nvmock_nfit_ops *ops, u32 event);
 void nvmock_nfit_notify_dimm(struct nvmock_nfit_ops *ops, u32 idx, u32 event);
+void nvmock_nfit_settle(void);
+int nvmock_nfit_label_index(struct nvmock_nfit_ops *ops, u32 idx, int *cur,
+			    int *label_size);
+int nvmock_nfit_find_dax(struct nvmock_nfit_ops *ops, struct nvmock_nfit_dax *out);
+int nvmock_nfit_badblocks(struct nvmock_nfit_ops *ops, u64 start, u64 len);
+int nvmock_nfit_clear_poison(struct nvmock_nfit_ops *ops, u64 start, u64 len);
+int nvmock_nfit_dax_mmap(const char *name, unsigned long len, unsigned long *addr);
+int nvmock_nfit_dax_munmap(unsigned long addr, unsigned long len);
 
 #endif /* _NVMOCK_NFIT_H */

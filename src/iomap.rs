@@ -58,6 +58,22 @@ pub(crate) struct Region {
     pub(crate) host: *mut u8,
 }
 
+impl Region {
+    /// The range's bytes.
+    ///
+    /// # Safety
+    ///
+    /// The range must stay registered (or mapped) while the slice is used, and nothing may
+    /// access those bytes through a mapping meanwhile (a driver's, or a device's user
+    /// mapping).
+    #[allow(dead_code)]
+    pub(crate) unsafe fn bytes(&self) -> &mut [u8] {
+        // SAFETY: `host` is `len` bytes of buffer while the range lives (see `Region`); the
+        // caller rules out other accesses.
+        unsafe { core::slice::from_raw_parts_mut(self.host, self.len) }
+    }
+}
+
 /// What a PCI device key (a `struct pci_dev` address) is answered with.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PciState {
@@ -65,8 +81,34 @@ enum PciState {
     Removed,
 }
 
+/// Failure injection: the `nth` map or region request that reaches the owner (a hit in
+/// its registry) fails, as if `ioremap()`/`memremap()` found no space or the region were
+/// taken.
+#[derive(Clone, Copy, Default)]
+struct Inject {
+    /// Which hit fails, counting from 1; 0: none.
+    nth: u32,
+    /// Hits since injection was set.
+    hits: u32,
+    /// Hits failed.
+    failed: u32,
+}
+
+impl Inject {
+    /// Counts a hit; whether it must fail.
+    fn hit(&mut self) -> bool {
+        self.hits = self.hits.saturating_add(1);
+        let fail = self.hits == self.nth;
+        if fail {
+            self.failed += 1;
+        }
+        fail
+    }
+}
+
 struct State {
     reg: Registry<RANGES>,
+    inject: Inject,
     /// Buffers, indexed like the registry's slots.
     bufs: KVec<Option<KVVec<u8>>>,
     /// PCI devices this owner answers for.
@@ -116,6 +158,7 @@ impl IoMock {
             try_pin_init!(IoMock {
                 state <- new_mutex!(State {
                     reg: Registry::new(0, 0),
+                    inject: Inject::default(),
                     bufs,
                     pci: KVec::new(),
                     freed: 0,
@@ -221,6 +264,25 @@ impl IoMock {
         Ok((info.maps, info.requests))
     }
 
+    /// Makes the `n`th map or region request that reaches this owner from now on fail
+    /// (`ENOMEM`, `EBUSY`); 0 turns injection off. Resets the counts of
+    /// [`IoMock::injected`].
+    #[allow(dead_code)]
+    pub(crate) fn fail_nth(&self, n: u32) {
+        self.state.lock().inject = Inject {
+            nth: n,
+            ..Inject::default()
+        };
+    }
+
+    /// Maps and region requests that reached this owner since [`IoMock::fail_nth`], and
+    /// how many of them were failed.
+    #[allow(dead_code)]
+    pub(crate) fn injected(&self) -> (u32, u32) {
+        let i = self.state.lock().inject;
+        (i.hits, i.failed)
+    }
+
     /// Buffers freed so far.
     pub(crate) fn freed(&self) -> usize {
         self.state.lock().freed
@@ -302,8 +364,15 @@ unsafe extern "C" fn map_cb(
 ) -> c_int {
     // SAFETY: called by the shim with our `ctx`.
     let this = unsafe { owner(ctx) };
-    match this.state.lock().reg.map(phys, len) {
+    let mut st = this.state.lock();
+    match st.reg.map(phys, len) {
         Lookup::Miss => NVMOCK_MISS,
+        Lookup::Hit { host: h, .. } if st.inject.hit() => {
+            // Undo the mapping the registry just counted; the range is not being removed,
+            // so nothing is freed.
+            let _ = st.reg.unmap(h);
+            ENOMEM.to_errno()
+        }
         Lookup::Hit { host: h, .. } => {
             // SAFETY: the shim passes a valid out pointer.
             unsafe { *host = h as *mut c_void };
@@ -324,8 +393,14 @@ unsafe extern "C" fn unmap_cb(ctx: *mut c_void, host: *const c_void) -> c_int {
 unsafe extern "C" fn request_cb(ctx: *mut c_void, start: u64, n: u64) -> c_int {
     // SAFETY: called by the shim with our `ctx`.
     let this = unsafe { owner(ctx) };
-    match this.state.lock().reg.request(start, n) {
+    let mut st = this.state.lock();
+    match st.reg.request(start, n) {
         Lookup::Miss => NVMOCK_MISS,
+        Lookup::Hit { .. } if st.inject.hit() => {
+            // Undo the request the registry just counted (nothing is freed: see map_cb).
+            let _ = st.reg.release(start);
+            EBUSY.to_errno()
+        }
         Lookup::Hit { .. } => 0,
         Lookup::Refused(e) => errno(e),
     }

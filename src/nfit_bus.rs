@@ -22,7 +22,6 @@ use crate::model::nfit::{
 use core::ffi::{c_int, c_long, c_uint, c_ulong, c_void};
 use kernel::{
     alloc::KVVec,
-    bindings,
     error::to_result,
     new_mutex,
     prelude::*,
@@ -53,7 +52,9 @@ pub(crate) const SCRUB_NS: u64 = 1_000_000_000;
 #[repr(C)]
 struct Ops {
     size: u32,
-    owner: *mut bindings::module,
+    // `struct module *`, untyped: the bindings type drags in structures rustc cannot check
+    // for FFI safety (an empty `sched_statistics`).
+    owner: *mut c_void,
     ctx: *mut c_void,
     id: c_int,
     nfit: *const c_void,
@@ -77,6 +78,34 @@ extern "C" {
     fn nvmock_nfit_remove(ops: *mut Ops);
     fn nvmock_nfit_notify_bus(ops: *mut Ops, event: u32);
     fn nvmock_nfit_notify_dimm(ops: *mut Ops, idx: u32, event: u32);
+    fn nvmock_nfit_settle();
+    fn nvmock_nfit_label_index(
+        ops: *mut Ops,
+        idx: u32,
+        current: *mut c_int,
+        label_size: *mut c_int,
+    ) -> c_int;
+    fn nvmock_nfit_find_dax(ops: *mut Ops, out: *mut DaxInfo) -> c_int;
+    fn nvmock_nfit_badblocks(ops: *mut Ops, start: u64, len: u64) -> c_int;
+    fn nvmock_nfit_clear_poison(ops: *mut Ops, start: u64, len: u64) -> c_int;
+}
+
+/// A device-dax instance under a bus (`struct nvmock_nfit_dax`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct DaxInfo {
+    /// Its device name, `dax<region>.<id>`, NUL-terminated (also its /dev node).
+    pub(crate) name: [u8; 32],
+    /// System physical address of its first range.
+    pub(crate) start: u64,
+    /// Bytes in all its ranges.
+    pub(crate) size: u64,
+    /// Its fault granularity.
+    pub(crate) align: u32,
+    /// How many ranges it has.
+    pub(crate) nr_range: u32,
+    /// device_dax drives it.
+    pub(crate) bound: bool,
 }
 
 /// What one bus is: data, checked by [`NfitBus::new`].
@@ -181,6 +210,22 @@ impl State {
             .map_err(|e| Error::from_errno(e.errno()))
     }
 
+    /// DIMM `idx`'s label storage area.
+    #[allow(dead_code)]
+    pub(crate) fn label_mut(&mut self, idx: usize) -> Option<&mut [u8]> {
+        self.dimms.get_mut(idx).map(|d| &mut d.label[..])
+    }
+
+    /// Whether the bus's error list has an error overlapping `start..start + len`.
+    #[allow(dead_code)]
+    pub(crate) fn has_error(&self, start: u64, len: u64) -> bool {
+        self.ars
+            .errors()
+            .entries()
+            .iter()
+            .any(|e| e.start < start + len && start < e.start + e.length)
+    }
+
     /// Lowers the records one ARS Status returns to `n` (1 to the model's maximum), so that
     /// the driver meets an overflow with few errors.
     #[allow(dead_code)]
@@ -221,6 +266,17 @@ impl State {
         self.last = now;
         self.ars.advance(real.saturating_mul(u64::from(scale)));
     }
+}
+
+/// What [`NfitBus::new_with`]'s setup gets besides the state.
+#[allow(dead_code)]
+pub(crate) struct Prep<'a> {
+    /// The base the topology's addresses are relative to.
+    pub(crate) base: u64,
+    /// The owner of the bus's memory (for failure injection).
+    pub(crate) mem: &'a IoMock,
+    /// The bus's memory, which nobody maps yet.
+    pub(crate) regions: &'a [Region],
 }
 
 /// One bus, registered with the glue for its whole life.
@@ -286,13 +342,13 @@ impl NfitBus {
     }
 
     /// As [`NfitBus::new`], with `setup` run on the state before the bus probes (to fail
-    /// commands or plant media errors that the probe itself meets); it also gets the base
-    /// the topology's addresses are relative to.
+    /// commands or plant media errors that the probe itself meets, or lay out what the
+    /// namespaces should find in the bus's memory).
     pub(crate) fn new_with(
         module: &'static ThisModule,
         desc: &'static BusDesc,
         scale: u32,
-        setup: impl FnOnce(&mut State, u64) -> Result,
+        setup: impl FnOnce(&mut State, &Prep<'_>) -> Result,
     ) -> Result<Pin<KBox<Self>>> {
         let mem = IoMock::new(desc.name, desc.span)?;
         let (base, _) = mem.span();
@@ -357,7 +413,7 @@ impl NfitBus {
                     unsafe {
                         p.write(Ops {
                             size: core::mem::size_of::<Ops>() as u32,
-                            owner: module.as_ptr(),
+                            owner: module.as_ptr().cast(),
                             ctx: core::ptr::null_mut(),
                             id: desc.id,
                             nfit: core::ptr::null(),
@@ -395,7 +451,12 @@ impl NfitBus {
             }),
             GFP_KERNEL,
         )?;
-        setup(&mut this.state.lock(), base)?;
+        let prep = Prep {
+            base,
+            mem: &this.mem,
+            regions: &this.regions,
+        };
+        setup(&mut this.state.lock(), &prep)?;
         let ops = this.ops.get();
         // SAFETY: `this` is pinned, so `ctx` stays valid until `drop` removes the bus; the
         // buffers are heap allocations that live (unchanged) as long as `this`. `ops` is
@@ -433,6 +494,60 @@ impl NfitBus {
     #[allow(dead_code)]
     pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         f(&mut self.state.lock())
+    }
+
+    /// Waits until libnvdimm has added and probed the regions, namespaces and claims it
+    /// queued (for this bus and any other).
+    #[allow(dead_code)]
+    pub(crate) fn settle(&self) {
+        // SAFETY: no preconditions; it sleeps, and the caller holds no lock.
+        unsafe { nvmock_nfit_settle() };
+    }
+
+    /// Which namespace index block the driver of DIMM `idx` took as current (`None`:
+    /// neither was valid), and the label size it settled on; `ENODEV` if no driver is
+    /// bound to the DIMM.
+    #[allow(dead_code)]
+    pub(crate) fn label_index(&self, idx: u32) -> Result<(Option<usize>, u32)> {
+        let (mut current, mut size): (c_int, c_int) = (0, 0);
+        // SAFETY: `ops` was initialised in `new`; the out pointers are valid for writes.
+        to_result(unsafe {
+            nvmock_nfit_label_index(self.ops.get(), idx, &mut current, &mut size)
+        })?;
+        Ok((usize::try_from(current).ok(), u32::try_from(size)?))
+    }
+
+    /// The first device-dax instance libnvdimm created under the bus, if any yet.
+    #[allow(dead_code)]
+    pub(crate) fn dax(&self) -> Option<DaxInfo> {
+        let mut out = DaxInfo {
+            name: [0; 32],
+            start: 0,
+            size: 0,
+            align: 0,
+            nr_range: 0,
+            bound: false,
+        };
+        // SAFETY: `ops` was initialised in `new`; `out` is valid for writes.
+        (unsafe { nvmock_nfit_find_dax(self.ops.get(), &mut out) } == 0).then_some(out)
+    }
+
+    /// Sectors of the first bad range libnvdimm records in `start..start + len` (0: none);
+    /// `ENODEV` if no region of the bus holds the range.
+    #[allow(dead_code)]
+    pub(crate) fn badblocks(&self, start: u64, len: u64) -> Result<u32> {
+        // SAFETY: `ops` was initialised in `new`.
+        let n = unsafe { nvmock_nfit_badblocks(self.ops.get(), start, len) };
+        to_result(n)?;
+        Ok(n as u32)
+    }
+
+    /// Clears poison in `start..start + len` through libnvdimm (`nvdimm_clear_poison()`),
+    /// as the pmem driver does when it writes over it.
+    #[allow(dead_code)]
+    pub(crate) fn clear_poison(&self, start: u64, len: u64) -> Result {
+        // SAFETY: `ops` was initialised in `new`.
+        to_result(unsafe { nvmock_nfit_clear_poison(self.ops.get(), start, len) })
     }
 
     /// Unbinds and deletes the bus now (dropping it does the same): afterwards libnvdimm

@@ -5,8 +5,9 @@
 //! Each test builds its own emulated bus (nfit_test.1's flat topology, under bus ids of its
 //! own) on the relinked ACPI NFIT driver and libnvdimm, and checks what the stack did to it
 //! through the bus's own record: the commands each DIMM and the bus received and how they
-//! ended, and who still maps the bus's memory. The namespace drivers (nd_pmem) must be
-//! loaded first, as scripts/boot does.
+//! ended, and who still maps the bus's memory. Suites: `nvmock_nfit` (the bus, labels,
+//! ARS) and `nvmock_dax` (device-dax on the bus's memory). The namespace drivers (nd_pmem,
+//! dax_pmem, device_dax) must be loaded first, as scripts/boot does.
 
 use kernel::prelude::*;
 
@@ -21,6 +22,7 @@ mod iomap;
 mod nfit_bus;
 #[macro_use]
 mod check;
+mod dax_kunit;
 mod nfit_kunit;
 
 module! {

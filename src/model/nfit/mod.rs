@@ -68,7 +68,10 @@
 pub mod ars;
 pub mod dsm;
 pub mod firmware;
+mod fletcher;
+pub mod info_block;
 pub mod label;
+pub mod label_index;
 pub mod nfit_test;
 mod parse;
 pub mod security;
