@@ -138,16 +138,6 @@ mod tests {
         Err(ENODEV)
     }
 
-    /// Every range of the bus's memory: nobody maps or holds it.
-    fn released(bus: &NfitBus) -> Result<bool> {
-        for r in bus.regions() {
-            if bus.memory().users(r)? != (0, 0) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
     /// A device-dax instance mapped shared into the test's address space.
     ///
     /// # Invariants
@@ -238,7 +228,7 @@ mod tests {
         check!(mem[data - 1] == pattern(at - 1));
 
         bus.remove();
-        check!(released(&bus)?);
+        check!(bus.released()?);
         Ok(())
     }
 
@@ -258,7 +248,7 @@ mod tests {
         check!(map.read(0, &mut buf) == Err(EFAULT));
         check!(map.read(PAGE as usize, &mut buf) == Err(EFAULT));
         check!(map.write(0, &buf) == Err(EFAULT));
-        check!(released(&bus)?);
+        check!(bus.released()?);
         drop(map);
         Ok(())
     }
@@ -280,7 +270,7 @@ mod tests {
         check!(map.read(align as usize - 16, &mut buf) == Err(EFAULT));
         drop(map);
         bus.remove();
-        check!(released(&bus)?);
+        check!(bus.released()?);
         Ok(())
     }
 
@@ -322,7 +312,7 @@ mod tests {
         // Outside the bus's memory there is no region to ask.
         check!(bus.badblocks(dax.start + dax.size + 64 * MIB, 512) == Err(ENODEV));
         bus.remove();
-        check!(released(&bus)?);
+        check!(bus.released()?);
         Ok(())
     }
 }

@@ -496,6 +496,29 @@ impl NfitBus {
         f(&mut self.state.lock())
     }
 
+    /// How many ranges of the bus's memory a driver maps.
+    #[allow(dead_code)]
+    pub(crate) fn mapped_ranges(&self) -> Result<usize> {
+        let mut n = 0;
+        for r in self.regions() {
+            if self.memory().users(r)?.0 != 0 {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Whether nobody maps or holds any range of the bus's memory.
+    #[allow(dead_code)]
+    pub(crate) fn released(&self) -> Result<bool> {
+        for r in self.regions() {
+            if self.memory().users(r)? != (0, 0) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Waits until libnvdimm has added and probed the regions, namespaces and claims it
     /// queued (for this bus and any other).
     #[allow(dead_code)]

@@ -44,27 +44,6 @@ mod tests {
         kernel::module::this_module::<crate::LocalModule>()
     }
 
-    /// How many ranges of the bus's memory a driver maps.
-    fn mapped_ranges(bus: &NfitBus) -> Result<usize> {
-        let mut n = 0;
-        for r in bus.regions() {
-            if bus.memory().users(r)?.0 != 0 {
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
-    /// Every range of the bus's memory: nobody maps or holds it.
-    fn released(bus: &NfitBus) -> Result<bool> {
-        for r in bus.regions() {
-            if bus.memory().users(r)? != (0, 0) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
     #[test]
     fn probe_reads_labels_maps_pmem_and_lets_go() -> Result {
         let bus = NfitBus::new(module(), &PROBE, 1000)?;
@@ -77,7 +56,7 @@ mod tests {
         // namespaces asynchronously, so wait for it (at most 30 s).
         let mut mapped = false;
         for _ in 0..3000 {
-            mapped = mapped_ranges(&bus)? >= 1;
+            mapped = bus.mapped_ranges()? >= 1;
             if mapped {
                 break;
             }
@@ -86,7 +65,7 @@ mod tests {
         check!(mapped);
         // Removal unbinds everything: no mapping or region of the bus's memory is left.
         bus.remove();
-        check!(released(&bus)?);
+        check!(bus.released()?);
         Ok(())
     }
 
@@ -104,7 +83,7 @@ mod tests {
         let other = bus.with_state(|s| s.dimm_calls(1)).ok_or(EINVAL)?;
         check!(other.errors.iter().all(|&e| e == 0));
         bus.remove();
-        check!(released(&bus)?);
+        check!(bus.released()?);
         Ok(())
     }
 
@@ -146,7 +125,7 @@ mod tests {
         // The last scrub began where the second overflow said: at the fifth error.
         check!(bus.with_state(|s| s.last_scrub()).0 == fifth);
         bus.remove();
-        check!(released(&bus)?);
+        check!(bus.released()?);
         Ok(())
     }
 
@@ -175,9 +154,9 @@ mod tests {
             // libnvdimm registers and probes regions and namespaces asynchronously.
             bus.settle();
             let (hits, failed) = bus.memory().injected();
-            let mapped = mapped_ranges(&bus)?;
+            let mapped = bus.mapped_ranges()?;
             bus.remove();
-            check!(released(&bus)?);
+            check!(bus.released()?);
             if failed == 0 {
                 pr_info!(
                     "nvmock_nfit: {} probes unwound, one per map or request of the bus's memory\n",
@@ -229,7 +208,7 @@ mod tests {
             check!(calls.calls[dsm::CMD_GET_CONFIG_DATA as usize] >= 1);
             check!(calls.calls[dsm::CMD_SET_CONFIG_DATA as usize] == 0);
             bus.remove();
-            check!(released(&bus)?);
+            check!(bus.released()?);
         }
         Ok(())
     }
