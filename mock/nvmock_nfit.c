@@ -554,8 +554,10 @@ static int find_dax(struct device *dev, void *data)
 	struct dev_dax *dev_dax;
 	int i;
 
+	/* Only device-dax instances sit on the dax bus (drivers/dax/bus.c). */
 	if (!dev->bus || strcmp(dev->bus->name, "dax"))
 		return 0;
+	/* Static instances (dax_pmem's) keep their ranges for life: no dax_region_rwsem. */
 	dev_dax = to_dev_dax(dev);
 	strscpy(out->name, dev_name(dev), sizeof(out->name));
 	out->nr_range = dev_dax->nr_range;
