@@ -90,19 +90,18 @@ struct Inject {
     nth: u32,
     /// Hits since injection was set.
     hits: u32,
-    /// Hits failed.
-    failed: u32,
 }
 
 impl Inject {
     /// Counts a hit; whether it must fail.
     fn hit(&mut self) -> bool {
         self.hits = self.hits.saturating_add(1);
-        let fail = self.hits == self.nth;
-        if fail {
-            self.failed += 1;
-        }
-        fail
+        self.hits == self.nth
+    }
+
+    /// Hits failed so far: the `nth` one, once it has come.
+    fn failed(&self) -> u32 {
+        u32::from(self.nth != 0 && self.hits >= self.nth)
     }
 }
 
@@ -280,7 +279,7 @@ impl IoMock {
     #[allow(dead_code)]
     pub(crate) fn injected(&self) -> (u32, u32) {
         let i = self.state.lock().inject;
-        (i.hits, i.failed)
+        (i.hits, i.failed())
     }
 
     /// Buffers freed so far.

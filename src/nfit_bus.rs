@@ -219,11 +219,7 @@ impl State {
     /// Whether the bus's error list has an error overlapping `start..start + len`.
     #[allow(dead_code)]
     pub(crate) fn has_error(&self, start: u64, len: u64) -> bool {
-        self.ars
-            .errors()
-            .entries()
-            .iter()
-            .any(|e| e.start < start + len && start < e.start + e.length)
+        self.ars.errors().overlapping(start, len)
     }
 
     /// Lowers the records one ARS Status returns to `n` (1 to the model's maximum), so that

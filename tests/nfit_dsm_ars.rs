@@ -419,3 +419,18 @@ fn zero_length_clear_wraps_like_linux() {
     a.clear_error(&mut addr_len(0, 0, 32)).unwrap();
     assert_eq!(entries(&a), vec![]);
 }
+
+#[test]
+fn overlapping_errors_are_found_at_their_edges() {
+    let mut l: ErrorList<4> = ErrorList::new();
+    assert!(!l.overlapping(0, u64::MAX));
+    l.add(0x1000, 0x200).unwrap();
+    assert!(l.overlapping(0x1000, 1));
+    assert!(l.overlapping(0x11ff, 1));
+    assert!(l.overlapping(0x0e00, 0x201));
+    assert!(!l.overlapping(0x0e00, 0x200));
+    assert!(!l.overlapping(0x1200, 0x200));
+    // A range running past the top of the address space still overlaps.
+    assert!(l.overlapping(0x100, u64::MAX));
+    assert!(!l.overlapping(0x1200, u64::MAX));
+}

@@ -124,6 +124,13 @@ impl<const N: usize> ErrorList<N> {
         }
     }
 
+    /// Whether an error overlaps `[start, start + len)`.
+    pub fn overlapping(&self, start: u64, len: u64) -> bool {
+        self.entries()
+            .iter()
+            .any(|e| super::topology::overlaps(e.start, e.length, start, len))
+    }
+
     /// The errors, in insertion order.
     pub fn entries(&self) -> &[ErrorRange] {
         self.entries.get(..self.count).unwrap_or(&[])

@@ -338,7 +338,7 @@ fn range_end(base: u64, address: u64, length: u64) -> Option<u64> {
 
 /// Whether `[a, a + alen)` and `[b, b + blen)` overlap (ends that overflow count as the top
 /// of the address space).
-fn overlaps(a: u64, alen: u64, b: u64, blen: u64) -> bool {
+pub(super) fn overlaps(a: u64, alen: u64, b: u64, blen: u64) -> bool {
     let aend = a.saturating_add(alen);
     let bend = b.saturating_add(blen);
     a < bend && b < aend
