@@ -29,8 +29,8 @@ vm_prepare() {
 		|| { tail -20 "$ilog" >&2; die "modules_install failed (log: $ilog)"; }
 	make -C "$KBUILD" M="$NVMOCK_ROOT" MO="$mo" "${MAKEVARS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_DIR=updates \
 		INSTALL_MOD_STRIP=1 modules_install >>"$ilog" 2>&1 || { tail -20 "$ilog" >&2; die "installing nvmock modules failed (log: $ilog)"; }
-	local mods="mock/nvmock_iomap mock/nvmock_dma tools-testing/phram tools-testing/nvme-core tools-testing/nvme src/nvmock"
-	[ "$ARCH" = x86_64 ] && mods+=" mock/nvmock_nfit src/nfit_test src/nvmock_nvdimm $(printf 'tools-testing/%s ' $NVMOCK_NVDIMM_MODULES)"
+	local mods="mock/nvmock_iomap mock/nvmock_dma tools-testing/phram tools-testing/nvme-core tools-testing/nvme src/modules/nvmock"
+	[ "$ARCH" = x86_64 ] && mods+=" mock/nvmock_nfit src/modules/nfit_test src/modules/nvmock_nvdimm $(printf 'tools-testing/%s ' $NVMOCK_NVDIMM_MODULES)"
 	for m in $mods; do
 		[ -f "$root/lib/modules/$release/updates/$m.ko" ] || die "nvmock module $m.ko was not installed (log: $ilog)"
 	done

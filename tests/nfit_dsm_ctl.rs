@@ -36,7 +36,7 @@ fn ctl<const N: usize>(
     nvmock_model::nfit::dsm::ctl(
         ars,
         &mut Activation::default(),
-        &nvmock_model::nfit::nfit_test::NFIT_TEST0,
+        &nvmock_model::nfit::preset::NFIT_TEST0,
         dimms,
         target,
         cmd,
@@ -318,7 +318,7 @@ proptest! {
         let mut fwa = Activation::default();
         let topo = nvmock_model::nfit::Topology {
             base: 0x1_0000_0000,
-            ..nvmock_model::nfit::nfit_test::NFIT_TEST0
+            ..nvmock_model::nfit::preset::NFIT_TEST0
         };
         for op in ops {
             match op {

@@ -317,7 +317,7 @@ fn dispatcher_routes_firmware_and_security() {
             dsm::ctl(
                 ars,
                 &mut a,
-                &nvmock_model::nfit::nfit_test::NFIT_TEST0,
+                &nvmock_model::nfit::preset::NFIT_TEST0,
                 dimms,
                 t,
                 dsm::CMD_CALL,

@@ -5,7 +5,7 @@
 #[path = "nfit_util.rs"]
 mod util;
 
-use nvmock_model::nfit::nfit_test::*;
+use nvmock_model::nfit::preset::*;
 use nvmock_model::nfit::*;
 use util::*;
 

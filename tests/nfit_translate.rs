@@ -4,7 +4,7 @@
 //! DIMM regions, distinct addresses on distinct DIMM bytes, striping follows the interleave
 //! line; addresses outside answer "invalid"; the payload byte for byte.
 
-use nvmock_model::nfit::nfit_test::{NFIT_TEST0_HOTPLUG, NFIT_TEST1};
+use nvmock_model::nfit::preset::{NFIT_TEST0_HOTPLUG, NFIT_TEST1};
 use nvmock_model::nfit::translate::*;
 use nvmock_model::nfit::{Guid, Topology};
 use std::collections::HashSet;

@@ -16,7 +16,7 @@
 //! combinations, when powering on. Each directory gets the next instance number from 1000
 //! (`id`, which names the serial number and the poller thread).
 
-use crate::nvme_dev::{NvmeDev, Profile, Serial};
+use crate::glue::nvme::dev::{NvmeDev, Profile, Serial};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     configfs::{self, AttributeOperations},
@@ -205,7 +205,7 @@ macro_rules! profile_attr {
 profile_attr!(1, lba_size, u32, |v| v == 512 || v == 4096);
 profile_attr!(2, ns_mib, u32, |v| v >= 1);
 profile_attr!(3, io_queues, u16, |v| v >= 1
-    && usize::from(v) < crate::nvme_dev::QUEUES);
+    && usize::from(v) < crate::glue::nvme::dev::QUEUES);
 profile_attr!(4, queue_entries, u32, |v| (2..=65536).contains(&v));
 profile_attr!(5, mdts, u8, |v| (1..=crate::model::nvme::MAX_MDTS)
     .contains(&v));

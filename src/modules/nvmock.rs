@@ -8,39 +8,55 @@
 
 use kernel::prelude::*;
 
-#[macro_use]
-mod check;
-
 /// The pure models, the same files the host crate builds.
 pub(crate) mod model {
-    #[path = "../model/le.rs"]
+    #[path = "../../model/le.rs"]
     #[allow(dead_code)]
     pub(crate) mod le;
-    #[path = "../model/nvme/mod.rs"]
+    #[path = "../../model/nvme/mod.rs"]
     #[allow(dead_code, unreachable_pub, unused_imports)]
     pub(crate) mod nvme;
-    #[path = "../model/pcicfg.rs"]
+    #[path = "../../model/pcicfg.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod pcicfg;
-    #[path = "../model/range.rs"]
+    #[path = "../../model/range.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod range;
 }
 
-mod blk_io;
-mod iomap;
-mod iomap_test;
-mod model_test;
-mod nvme_configfs;
-mod nvme_dev;
-mod nvme_fault_test;
-mod nvme_io_test;
-mod nvme_test;
-mod pci_host;
-#[cfg(CONFIG_X86)]
-mod phram_test;
-mod raw_lock;
-mod soft_irq;
+/// Kernel glue: the owner of test memory, the emulated NVMe function and its host bridge.
+pub(crate) mod glue {
+    #[path = "../../glue/iomap.rs"]
+    pub(crate) mod iomap;
+    #[path = "../../glue/nvme/mod.rs"]
+    pub(crate) mod nvme;
+    #[path = "../../glue/raw_lock.rs"]
+    pub(crate) mod raw_lock;
+    #[path = "../../glue/soft_irq.rs"]
+    pub(crate) mod soft_irq;
+}
+
+/// The suites (`src/kunit/`), run when the module loads, and their helpers.
+mod kunit {
+    #[path = "../../kunit/check.rs"]
+    #[macro_use]
+    mod check;
+    #[path = "../../kunit/blk_io.rs"]
+    pub(crate) mod blk_io;
+    #[path = "../../kunit/iomap.rs"]
+    mod iomap;
+    #[path = "../../kunit/model.rs"]
+    mod model;
+    #[path = "../../kunit/nvme.rs"]
+    pub(crate) mod nvme;
+    #[path = "../../kunit/nvme_fault.rs"]
+    mod nvme_fault;
+    #[path = "../../kunit/nvme_io.rs"]
+    pub(crate) mod nvme_io;
+    #[cfg(CONFIG_X86)]
+    #[path = "../../kunit/phram.rs"]
+    mod phram;
+}
 
 module! {
     type: NvMock,
@@ -61,13 +77,13 @@ const MAX_NVME: u32 = 16;
 
 #[pin_data]
 struct NvMock {
-    nvme: KVec<nvme_dev::NvmeDev>,
+    nvme: KVec<glue::nvme::dev::NvmeDev>,
     #[pin]
-    configfs: kernel::configfs::Subsystem<nvme_configfs::Controllers>,
+    configfs: kernel::configfs::Subsystem<glue::nvme::configfs::Controllers>,
 }
 
 /// The controllers `nvme=` asks for.
-fn param_controllers() -> Result<KVec<nvme_dev::NvmeDev>> {
+fn param_controllers() -> Result<KVec<glue::nvme::dev::NvmeDev>> {
     let count = module_parameters::nvme.value();
     if count > MAX_NVME {
         pr_err!("nvme={}: at most {} controllers\n", count, MAX_NVME);
@@ -75,11 +91,11 @@ fn param_controllers() -> Result<KVec<nvme_dev::NvmeDev>> {
     }
     let mut nvme = KVec::with_capacity(count as usize, GFP_KERNEL)?;
     for id in 0..count {
-        let profile = nvme_dev::Profile {
+        let profile = glue::nvme::dev::Profile {
             id,
             ..Default::default()
         };
-        nvme.push(nvme_dev::NvmeDev::new(&profile)?, GFP_KERNEL)?;
+        nvme.push(glue::nvme::dev::NvmeDev::new(&profile)?, GFP_KERNEL)?;
     }
     Ok(nvme)
 }
@@ -88,7 +104,7 @@ impl kernel::InPlaceModule for NvMock {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(NvMock {
             nvme: param_controllers()?,
-            configfs <- nvme_configfs::subsystem(),
+            configfs <- glue::nvme::configfs::subsystem(),
         })
     }
 }

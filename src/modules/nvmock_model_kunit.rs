@@ -6,12 +6,16 @@
 
 /// The pure models, the same files the host crate builds.
 pub(crate) mod model {
-    #[path = "../model/pcicfg.rs"]
+    #[path = "../../model/pcicfg.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod pcicfg;
-    #[path = "../model/range.rs"]
+    #[path = "../../model/range.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod range;
 }
 
-mod model_test;
+/// The suite (`src/kunit/model.rs`).
+mod kunit {
+    #[path = "../../kunit/model.rs"]
+    mod model;
+}

@@ -7,8 +7,8 @@
 //! the emulated medium itself: the data must be at the right byte offset of the namespace,
 //! not just come back from somewhere.
 
-use crate::blk_io::{nvme_namespace_devt, BlockDev};
-use crate::nvme_dev::NvmeDev;
+use crate::kunit::blk_io::{nvme_namespace_devt, BlockDev};
+use crate::glue::nvme::dev::NvmeDev;
 use kernel::prelude::*;
 
 /// Fills `buf` with a pattern that depends on `seed` and the position.
@@ -27,7 +27,7 @@ pub(crate) fn pattern(seed: u64, buf: &mut [u8]) {
 /// up before `add_disk()` completes, and opening it fails with ENXIO until then.
 pub(crate) fn open_ns(dev: &NvmeDev) -> Result<BlockDev> {
     let mut opened = Err(ETIMEDOUT);
-    crate::nvme_test::wait_until(|| match nvme_namespace_devt(dev.pdev()) {
+    crate::kunit::nvme::wait_until(|| match nvme_namespace_devt(dev.pdev()) {
         None => false,
         Some(devt) => {
             opened = BlockDev::open(devt);
@@ -40,7 +40,7 @@ pub(crate) fn open_ns(dev: &NvmeDev) -> Result<BlockDev> {
 #[kernel::macros::kunit_tests(nvmock_nvme_io)]
 mod tests {
     use super::{open_ns, pattern};
-    use crate::nvme_dev::{NvmeDev, Profile};
+    use crate::glue::nvme::dev::{NvmeDev, Profile};
     use kernel::alloc::KVVec;
     use kernel::prelude::*;
 

@@ -9,7 +9,7 @@
 //! A bus is described by a [`BusDesc`] (data, validated when the bus is created); its state
 //! lives in the bus, under one mutex.
 
-use crate::iomap::{IoMock, Region};
+use crate::glue::iomap::{IoMock, Region};
 use crate::model::nfit::{
     ars::{Ars, Scrub, MAX_ARS_RECORDS},
     dsm::{self, DsmError, Event, FailControl, Target},
@@ -388,7 +388,7 @@ impl NfitBus {
                     handle: d.handle,
                     label: KVVec::from_elem(
                         0u8,
-                        crate::model::nfit::nfit_test::LABEL_SIZE as usize,
+                        crate::model::nfit::preset::LABEL_SIZE as usize,
                         GFP_KERNEL,
                     )?,
                     smart: Smart::DEFAULT,

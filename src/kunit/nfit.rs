@@ -4,8 +4,8 @@
 
 #[kernel::macros::kunit_tests(nvmock_nfit)]
 mod tests {
-    use crate::model::nfit::{dsm, label_index, nfit_test as topo};
-    use crate::nfit_bus::{BusDesc, NfitBus};
+    use crate::model::nfit::{dsm, label_index, preset as topo};
+    use crate::glue::nfit::bus::{BusDesc, NfitBus};
     use kernel::prelude::*;
     use kernel::time::{delay::fsleep, Delta};
 

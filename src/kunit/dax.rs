@@ -15,10 +15,10 @@
 
 #[kernel::macros::kunit_tests(nvmock_dax)]
 mod tests {
-    use crate::iomap::Region;
+    use crate::glue::iomap::Region;
     use crate::model::nfit::info_block::{self, InfoBlock, Kind, Layout, Memmap};
-    use crate::model::nfit::{dsm, nfit_test as topo, Mapping, Topology};
-    use crate::nfit_bus::{BusDesc, DaxInfo, NfitBus};
+    use crate::model::nfit::{dsm, preset as topo, Mapping, Topology};
+    use crate::glue::nfit::bus::{BusDesc, DaxInfo, NfitBus};
     use core::ffi::{c_char, c_int, c_ulong};
     use kernel::error::to_result;
     use kernel::prelude::*;

@@ -5,7 +5,7 @@
 //!
 //! The buses are `nfit_test.0` and `nfit_test.1`, with the topology of the kernel's C
 //! nfit_test (tools/testing/nvdimm/test/nfit.c) as data in the pure model
-//! (`model/nfit/nfit_test.rs`). What each supports is the data below.
+//! (`src/model/nfit/preset.rs`, the presets). What each supports is the data below.
 //!
 //! Long operations (ARS, overwrite, firmware verification and activation) run on a virtual
 //! clock that advances `time_scale` virtual nanoseconds per real one: by default nfit_test's
@@ -15,16 +15,28 @@
 use kernel::prelude::*;
 
 /// The pure models, the same files the host crate builds.
-#[path = "nfit_model.rs"]
-pub(crate) mod model;
+pub(crate) mod model {
+    #[path = "../../model/le.rs"]
+    #[allow(dead_code)]
+    pub(crate) mod le;
+    #[path = "../../model/nfit/mod.rs"]
+    #[allow(dead_code, unreachable_pub, unused_imports)]
+    pub(crate) mod nfit;
+    #[path = "../../model/range.rs"]
+    #[allow(dead_code, unreachable_pub)]
+    pub(crate) mod range;
+}
 
-#[path = "iomap.rs"]
-#[allow(dead_code)]
-mod iomap;
-mod nfit_bus;
+/// Kernel glue: the owner of the buses' test memory and the bus itself.
+pub(crate) mod glue {
+    #[path = "../../glue/iomap.rs"]
+    pub(crate) mod iomap;
+    #[path = "../../glue/nfit/mod.rs"]
+    pub(crate) mod nfit;
+}
 
-use model::nfit::{dsm, nfit_test as topo};
-use nfit_bus::{BusDesc, NfitBus};
+use glue::nfit::bus::{BusDesc, NfitBus};
+use model::nfit::{dsm, preset as topo};
 
 module! {
     type: NfitTest,

@@ -4,10 +4,10 @@
 
 #[kernel::macros::kunit_tests(nvmock_nvme_fault)]
 mod tests {
-    use crate::blk_io::BlockDev;
-    use crate::nvme_dev::{NvmeDev, Profile};
-    use crate::nvme_io_test::{open_ns, pattern};
-    use crate::nvme_test::wait_until;
+    use crate::kunit::blk_io::BlockDev;
+    use crate::glue::nvme::dev::{NvmeDev, Profile};
+    use crate::kunit::nvme_io::{open_ns, pattern};
+    use crate::kunit::nvme::wait_until;
     use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
     use kernel::alloc::KVVec;
     use kernel::prelude::*;

@@ -26,7 +26,7 @@ extern "C" {
 #[kernel::macros::kunit_tests(nvmock_phram)]
 mod tests {
     use super::*;
-    use crate::iomap::IoMock;
+    use crate::glue::iomap::IoMock;
     use crate::model::range::Removal;
     use kernel::{bindings, c_str, page::PAGE_SIZE, prelude::*};
 

@@ -8,14 +8,14 @@
 //! free bus number. The bridge's only memory window is the device's span in nvmock's fake
 //! physical window, so the PCI core's resource assignment puts the BARs where the device's
 //! buffers are registered. The function's interrupt is INTx on a software interrupt line
-//! ([`crate::soft_irq::SoftIrq`]), set before drivers can bind.
+//! ([`crate::glue::soft_irq::SoftIrq`]), set before drivers can bind.
 //!
 //! Lifetime: the bridge's sysdata is an [`Arc<BusData>`] whose reference the bridge drops in
 //! its release callback, so late users of the bus (a sysfs file held open after removal)
 //! never see freed memory.
 
 use crate::model::pcicfg::ConfigSpace;
-use crate::raw_lock::RawSpinLock;
+use crate::glue::raw_lock::RawSpinLock;
 use core::ffi::{c_int, c_uint, c_void};
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::bindings;

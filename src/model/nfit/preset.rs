@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The two NVDIMM buses of the kernel's nfit_test module, as data.
+//! The presets: the two NVDIMM buses of the kernel's nfit_test module (`nfit_test.0` and
+//! `nfit_test.1`), as data that the `nfit_test` module and the KUnit suites instantiate.
 //!
 //! Every fact here is taken from `tools/testing/nvdimm/test/nfit.c` of Linux 7.3; the
 //! function each comes from is named. Linux 7.3's nfit_test still describes BLK: its

@@ -27,8 +27,8 @@ mod tests {
     use super::wait_until;
     use crate::model::nvme::State;
     use crate::model::pcicfg::{PCI_CLASS_REVISION, PCI_VENDOR_ID};
-    use crate::nvme_dev::{NvmeDev, Profile};
-    use crate::pci_host::pdev_bar;
+    use crate::glue::nvme::dev::{NvmeDev, Profile};
+    use crate::glue::nvme::pci_host::pdev_bar;
     use core::sync::atomic::Ordering;
     use kernel::bindings;
     use kernel::prelude::*;
@@ -125,7 +125,7 @@ mod tests {
 
     /// Waits until the namespace's block device is there (`want`) or gone.
     fn wait_ns(dev: &NvmeDev, want: bool) -> bool {
-        wait_until(|| crate::blk_io::nvme_namespace_devt(dev.pdev()).is_some() == want)
+        wait_until(|| crate::kunit::blk_io::nvme_namespace_devt(dev.pdev()).is_some() == want)
     }
 
     /// Namespace hot remove and hot add: the controller raises a Namespace Attribute Changed
@@ -163,7 +163,7 @@ mod tests {
                 ..Default::default()
             },
             Profile {
-                io_queues: crate::nvme_dev::QUEUES as u16,
+                io_queues: crate::glue::nvme::dev::QUEUES as u16,
                 ..Default::default()
             },
             Profile {

@@ -12,18 +12,36 @@
 use kernel::prelude::*;
 
 /// The pure models, the same files the host crate builds.
-#[path = "nfit_model.rs"]
-pub(crate) mod model;
+pub(crate) mod model {
+    #[path = "../../model/le.rs"]
+    #[allow(dead_code)]
+    pub(crate) mod le;
+    #[path = "../../model/nfit/mod.rs"]
+    #[allow(dead_code, unreachable_pub, unused_imports)]
+    pub(crate) mod nfit;
+    #[path = "../../model/range.rs"]
+    #[allow(dead_code, unreachable_pub)]
+    pub(crate) mod range;
+}
 
-#[path = "iomap.rs"]
-#[allow(dead_code)]
-mod iomap;
-#[allow(dead_code)]
-mod nfit_bus;
-#[macro_use]
-mod check;
-mod dax_kunit;
-mod nfit_kunit;
+/// Kernel glue: the same files `nfit_test` builds.
+pub(crate) mod glue {
+    #[path = "../../glue/iomap.rs"]
+    pub(crate) mod iomap;
+    #[path = "../../glue/nfit/mod.rs"]
+    pub(crate) mod nfit;
+}
+
+/// The suites (`src/kunit/`).
+mod kunit {
+    #[path = "../../kunit/check.rs"]
+    #[macro_use]
+    mod check;
+    #[path = "../../kunit/dax.rs"]
+    mod dax;
+    #[path = "../../kunit/nfit.rs"]
+    mod nfit;
+}
 
 module! {
     type: NvmockNvdimm,

@@ -21,14 +21,14 @@
 //! microseconds); then it sleeps, doubling the sleep from 1 us up to [`IDLE_SLEEP_MAX_US`].
 //! Any work resets both.
 
-use crate::iomap::{IoMock, Region};
+use crate::glue::iomap::{IoMock, Region};
 use crate::model::nvme::{
     function, Backing, BackingError, Bar, Config, Controller, HostMemory, InterruptSink, MemError,
     NamespaceConfig, Params, Shadow, Sqe, State, Status, Timing, MAX_NAMESPACES,
 };
 use crate::model::pcicfg::ConfigSpace;
-use crate::pci_host::{pdev_bar, PciHost};
-use crate::soft_irq::SoftIrq;
+use crate::glue::nvme::pci_host::{pdev_bar, PciHost};
+use crate::glue::soft_irq::SoftIrq;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::alloc::KVVec;
@@ -361,7 +361,7 @@ struct Shared {
     engine: Mutex<Engine>,
     bar: BarMem,
     dev: *mut bindings::pci_dev,
-    bus: kernel::sync::Arc<crate::pci_host::BusData>,
+    bus: kernel::sync::Arc<crate::glue::nvme::pci_host::BusData>,
     irq: SoftIrq,
     stats: Stats,
     faults: Faults,

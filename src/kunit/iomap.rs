@@ -25,7 +25,7 @@ extern "C" {
 #[kernel::macros::kunit_tests(nvmock_iomap)]
 mod tests {
     use super::*;
-    use crate::iomap::{IoMock, PCIBIOS_DEVICE_NOT_FOUND};
+    use crate::glue::iomap::{IoMock, PCIBIOS_DEVICE_NOT_FOUND};
     use crate::model::range::Removal;
     use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use kernel::{

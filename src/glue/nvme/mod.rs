@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The emulated NVMe function: the controller on its virtual PCI host bridge, and the
+//! configfs interface that makes controllers at run time.
+
+pub(crate) mod configfs;
+pub(crate) mod dev;
+pub(crate) mod pci_host;
