@@ -73,7 +73,7 @@ mod tests {
     fn failing_label_reads_are_seen_and_unwound() -> Result {
         // Every Get Config Size of the PMEM DIMM fails with -ENXIO.
         let bus = NfitBus::new_with(module(), &LABEL_FAIL, 1000, |st, _| {
-            st.fail(0, 1 << dsm::CMD_GET_CONFIG_SIZE, -6)
+            st.fail(0, 1 << dsm::CMD_GET_CONFIG_SIZE, ENXIO.to_errno())
         })?;
         let calls = bus.with_state(|s| s.dimm_calls(0)).ok_or(EINVAL)?;
         check!(calls.errors[dsm::CMD_GET_CONFIG_SIZE as usize] >= 1);

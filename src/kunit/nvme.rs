@@ -28,6 +28,7 @@ mod tests {
     use crate::model::nvme::State;
     use crate::model::pcicfg::{PCI_CLASS_REVISION, PCI_VENDOR_ID};
     use crate::glue::nvme::dev::{NvmeDev, Profile};
+    use crate::glue::nvme::instance::Instance;
     use crate::glue::nvme::pci_host::pdev_bar;
     use core::sync::atomic::Ordering;
     use kernel::bindings;
@@ -58,10 +59,7 @@ mod tests {
 
     #[test]
     fn enumerates_as_an_nvme_controller() -> Result {
-        let dev = NvmeDev::new(&Profile {
-            id: 1000,
-            ..Default::default()
-        })?;
+        let dev = NvmeDev::new(&Profile::default(), Instance::alloc()?)?;
         check!(cfg_read(&dev, PCI_VENDOR_ID) & 0xffff == 0x1b36);
         check!(cfg_read(&dev, PCI_CLASS_REVISION) >> 8 == 0x010802);
         let (start, len) = pdev_bar(dev.pdev(), 0).expect("BAR0 is assigned");
@@ -75,10 +73,7 @@ mod tests {
 
     #[test]
     fn driver_binds_and_creates_io_queues() -> Result {
-        let dev = NvmeDev::new(&Profile {
-            id: 1001,
-            ..Default::default()
-        })?;
+        let dev = NvmeDev::new(&Profile::default(), Instance::alloc()?)?;
         // The driver enabled the controller and created an I/O queue.
         check!(wait_until(|| io_queue_live(&dev)));
         check!(driver_name(&dev).map(|n| n.to_bytes()) == Some(&b"nvme"[..]));
@@ -91,16 +86,15 @@ mod tests {
 
     #[test]
     fn several_controllers_at_once() -> Result {
-        let a = NvmeDev::new(&Profile {
-            id: 100,
-            ..Default::default()
-        })?;
-        let b = NvmeDev::new(&Profile {
-            id: 101,
+        let a = NvmeDev::new(&Profile::default(), Instance::alloc()?)?;
+        let b = NvmeDev::new(
+            &Profile {
             lba_size: 4096,
             ns_mib: 16,
             ..Default::default()
-        })?;
+        },
+            Instance::alloc()?,
+        )?;
         check!(wait_until(|| io_queue_live(&a)));
         check!(wait_until(|| io_queue_live(&b)));
         let (sa, _) = pdev_bar(a.pdev(), 0).expect("assigned");
@@ -111,10 +105,7 @@ mod tests {
 
     #[test]
     fn surprise_removal_reads_all_ones_and_removes_cleanly() -> Result {
-        let dev = NvmeDev::new(&Profile {
-            id: 102,
-            ..Default::default()
-        })?;
+        let dev = NvmeDev::new(&Profile::default(), Instance::alloc()?)?;
         check!(wait_until(|| io_queue_live(&dev)));
         dev.surprise_remove();
         check!(cfg_read(&dev, PCI_VENDOR_ID) == 0xffff_ffff);
@@ -132,11 +123,13 @@ mod tests {
     /// notice, and the driver rescans and removes or adds the block device.
     #[test]
     fn namespace_hot_remove_and_add_reach_the_driver() -> Result {
-        let dev = NvmeDev::new(&Profile {
-            id: 103,
+        let dev = NvmeDev::new(
+            &Profile {
             ns_mib: 4,
             ..Default::default()
-        })?;
+        },
+            Instance::alloc()?,
+        )?;
         check!(wait_ns(&dev, true));
         dev.detach_namespace(1)?;
         check!(wait_ns(&dev, false));
@@ -195,7 +188,7 @@ mod tests {
                 ..Default::default()
             },
         ] {
-            check!(NvmeDev::new(&p).err() == Some(EINVAL));
+            check!(NvmeDev::new(&p, Instance::alloc()?).err() == Some(EINVAL));
         }
         Ok(())
     }

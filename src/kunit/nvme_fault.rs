@@ -6,6 +6,7 @@
 mod tests {
     use crate::kunit::blk_io::BlockDev;
     use crate::glue::nvme::dev::{NvmeDev, Profile};
+    use crate::glue::nvme::instance::Instance;
     use crate::kunit::nvme_io::{open_ns, pattern};
     use crate::kunit::nvme::wait_until;
     use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -19,11 +20,13 @@ mod tests {
     /// retries the read, which then succeeds with the data written before.
     #[test]
     fn withheld_completion_times_out_and_resets() -> Result {
-        let dev = NvmeDev::new(&Profile {
-            id: 400,
+        let dev = NvmeDev::new(
+            &Profile {
             ns_mib: 8,
             ..Default::default()
-        })?;
+        },
+            Instance::alloc()?,
+        )?;
         let bdev = open_ns(&dev)?;
         bdev.set_timeout_ms(500);
         let mut out = KVVec::from_elem(0u8, 8192, GFP_KERNEL)?;
@@ -62,11 +65,13 @@ mod tests {
     /// removing it must fail the read, not hang it, and leave nothing behind.
     #[test]
     fn surprise_removal_fails_inflight_io() -> Result {
-        let dev = NvmeDev::new(&Profile {
-            id: 401,
+        let dev = NvmeDev::new(
+            &Profile {
             ns_mib: 8,
             ..Default::default()
-        })?;
+        },
+            Instance::alloc()?,
+        )?;
         let bdev = open_ns(&dev)?;
         let commands = dev.stats().commands.load(Ordering::Relaxed);
         dev.faults().withhold_io.store(1, Ordering::Release);

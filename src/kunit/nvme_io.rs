@@ -41,19 +41,22 @@ pub(crate) fn open_ns(dev: &NvmeDev) -> Result<BlockDev> {
 mod tests {
     use super::{open_ns, pattern};
     use crate::glue::nvme::dev::{NvmeDev, Profile};
+    use crate::glue::nvme::instance::Instance;
     use kernel::alloc::KVVec;
     use kernel::prelude::*;
 
     /// Namespace size of the test controllers.
     const NS_MIB: u32 = 16;
 
-    fn round_trip(id: u32, lba: u32) -> Result {
-        let dev = NvmeDev::new(&Profile {
-            id,
-            lba_size: lba,
-            ns_mib: NS_MIB,
-            ..Default::default()
-        })?;
+    fn round_trip(lba: u32) -> Result {
+        let dev = NvmeDev::new(
+            &Profile {
+                lba_size: lba,
+                ns_mib: NS_MIB,
+                ..Default::default()
+            },
+            Instance::alloc()?,
+        )?;
         let bdev = open_ns(&dev).inspect_err(|e| pr_err!("opening the namespace: {:?}\n", e))?;
         check!(bdev.block_size() == lba);
         let l = u64::from(lba);
@@ -94,12 +97,14 @@ mod tests {
     /// on every lap.
     #[test]
     fn tiny_queues_wrap_around() -> Result {
-        let dev = NvmeDev::new(&Profile {
-            id: 302,
+        let dev = NvmeDev::new(
+            &Profile {
             ns_mib: 4,
             queue_entries: 4,
             ..Default::default()
-        })?;
+        },
+            Instance::alloc()?,
+        )?;
         let bdev = open_ns(&dev)?;
         let sq = dev.with_ctrl(|c| c.sq_info(1)).ok_or(ENODEV)?;
         check!(sq.entries == 4);
@@ -126,11 +131,11 @@ mod tests {
 
     #[test]
     fn data_round_trip_512_byte_blocks() -> Result {
-        round_trip(300, 512)
+        round_trip(512)
     }
 
     #[test]
     fn data_round_trip_4k_blocks() -> Result {
-        round_trip(301, 4096)
+        round_trip(4096)
     }
 }

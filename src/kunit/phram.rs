@@ -55,12 +55,12 @@ mod tests {
         // SAFETY: all-zero is a valid `platform_device_info`.
         let mut info: bindings::platform_device_info = unsafe { core::mem::zeroed() };
         info.name = c_str!("phram").as_char_ptr();
-        info.id = -2; // PLATFORM_DEVID_AUTO
+        info.id = bindings::PLATFORM_DEVID_AUTO;
         info.res = &res;
         info.num_res = 1;
         // SAFETY: `info` and `res` are valid; the resource is copied.
         let pdev = unsafe { bindings::platform_device_register_full(&info) };
-        check!(!pdev.is_null() && (pdev as usize) < (-4095isize) as usize);
+        check!(!pdev.is_null() && !kernel::error::from_err_ptr(pdev).is_err());
         // phram's driver data is its `struct phram_mtd_list`, whose first member is the
         // `struct mtd_info`. Null means phram did not bind: its ioremap() missed.
         // SAFETY: `pdev` is a registered platform device.

@@ -90,12 +90,10 @@ fn param_controllers() -> Result<KVec<glue::nvme::dev::NvmeDev>> {
         return Err(EINVAL);
     }
     let mut nvme = KVec::with_capacity(count as usize, GFP_KERNEL)?;
-    for id in 0..count {
-        let profile = glue::nvme::dev::Profile {
-            id,
-            ..Default::default()
-        };
-        nvme.push(glue::nvme::dev::NvmeDev::new(&profile)?, GFP_KERNEL)?;
+    for _ in 0..count {
+        let instance = glue::nvme::instance::Instance::alloc()?;
+        let profile = glue::nvme::dev::Profile::default();
+        nvme.push(glue::nvme::dev::NvmeDev::new(&profile, instance)?, GFP_KERNEL)?;
     }
     Ok(nvme)
 }

@@ -16,8 +16,8 @@
 //! combinations, when powering on. Each directory gets the next instance number from 1000
 //! (`id`, which names the serial number and the poller thread).
 
-use crate::glue::nvme::dev::{NvmeDev, Profile, Serial};
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::glue::nvme::dev::{NvmeDev, Profile};
+use crate::glue::nvme::instance::Instance;
 use kernel::{
     configfs::{self, AttributeOperations},
     configfs_attrs,
@@ -28,9 +28,6 @@ use kernel::{
     str::kstrtobool_bytes,
     sync::Mutex,
 };
-
-/// First instance number of controllers made through configfs (`nvme=` uses 0 up).
-const FIRST_ID: u32 = 1000;
 
 /// The configfs subsystem `nvmock_nvme`.
 pub(crate) fn subsystem() -> impl PinInit<configfs::Subsystem<Controllers>, Error> {
@@ -45,17 +42,13 @@ pub(crate) fn subsystem() -> impl PinInit<configfs::Subsystem<Controllers>, Erro
     configfs::Subsystem::new(
         c"nvmock_nvme",
         item_type,
-        try_pin_init!(Controllers {
-            next_id: AtomicU32::new(FIRST_ID),
-        }),
+        try_pin_init!(Controllers {}),
     )
 }
 
-/// The subsystem's data: the next instance number.
+/// The subsystem's data (none: instance numbers come from [`Instance::alloc`]).
 #[pin_data]
-pub(crate) struct Controllers {
-    next_id: AtomicU32,
-}
+pub(crate) struct Controllers {}
 
 #[vtable]
 impl AttributeOperations<0> for Controllers {
@@ -94,16 +87,14 @@ impl configfs::GroupOperations for Controllers {
                 device_id: 9,
             ],
         };
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let instance = Instance::alloc()?;
         Ok(configfs::Group::new(
             name.try_into()?,
             item_type,
             try_pin_init!(ControllerDir {
                 inner <- new_mutex!(Inner {
-                    profile: Profile {
-                        id,
-                        ..Default::default()
-                    },
+                    profile: Profile::default(),
+                    instance,
                     dev: None,
                 }),
             }),
@@ -120,6 +111,9 @@ pub(crate) struct ControllerDir {
 
 struct Inner {
     profile: Profile,
+    /// The controller's instance number, for its life in configfs: its serial number stays
+    /// the same across power cycles.
+    instance: Instance,
     dev: Option<NvmeDev>,
 }
 
@@ -145,7 +139,7 @@ impl AttributeOperations<0> for ControllerDir {
         let on = kstrtobool_bytes(page)?;
         let mut g = this.inner.lock();
         match (g.dev.is_some(), on) {
-            (false, true) => g.dev = Some(NvmeDev::new(&g.profile)?),
+            (false, true) => g.dev = Some(NvmeDev::new(&g.profile, g.instance)?),
             (true, false) => drop(g.dev.take()),
             (true, true) | (false, false) => {}
         }
@@ -234,7 +228,7 @@ impl AttributeOperations<6> for ControllerDir {
 
     fn show(this: &ControllerDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
         let mut w = kernel::str::Formatter::new(page);
-        let serial = Serial::new(this.inner.lock().profile.id);
+        let serial = this.inner.lock().instance.serial();
         w.write_str(serial.as_str())?;
         w.write_str("\n")?;
         Ok(w.bytes_written())

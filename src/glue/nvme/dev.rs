@@ -27,6 +27,7 @@ use crate::model::nvme::{
     NamespaceConfig, Params, Shadow, Sqe, State, Status, Timing, MAX_NAMESPACES,
 };
 use crate::model::pcicfg::ConfigSpace;
+use crate::glue::nvme::instance::Instance;
 use crate::glue::nvme::pci_host::{pdev_bar, PciHost};
 use crate::glue::soft_irq::SoftIrq;
 use core::ffi::{c_int, c_void};
@@ -57,8 +58,6 @@ extern "C" {
 /// What a controller looks like: the parameters of one instance, kept apart from its state.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Profile {
-    /// Instance number: names the poller thread and the serial number.
-    pub(crate) id: u32,
     /// Namespace 1's logical block size (512 or 4096).
     pub(crate) lba_size: u32,
     /// Namespace 1's size in MiB.
@@ -82,7 +81,6 @@ pub(crate) struct Profile {
 impl Default for Profile {
     fn default() -> Self {
         Profile {
-            id: 0,
             lba_size: 512,
             ns_mib: 64,
             io_queues: 16,
@@ -95,33 +93,15 @@ impl Default for Profile {
     }
 }
 
-/// A serial number from an instance number, "NVMOCK" and eight digits.
-pub(crate) struct Serial([u8; 14]);
-
-impl Serial {
-    pub(crate) fn new(id: u32) -> Self {
-        let mut s = *b"NVMOCK00000000";
-        let mut n = id;
-        for b in s[6..].iter_mut().rev() {
-            *b = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        Serial(s)
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.0).unwrap_or("NVMOCK")
-    }
-}
-
 impl Profile {
-    /// Validates the profile into model parameters.
-    fn params(&self) -> Result<Params> {
+    /// Validates the profile of controller `instance` into model parameters.
+    fn params(&self, instance: Instance) -> Result<Params> {
+        let n = instance.number();
         let bytes = u64::from(self.ns_mib) << 20;
         if self.ns_mib == 0 || self.lba_size == 0 {
             pr_err!(
                 "nvme profile {}: namespace size and block size must be non-zero\n",
-                self.id
+                n
             );
             return Err(EINVAL);
         }
@@ -130,7 +110,7 @@ impl Profile {
             _ => {
                 pr_err!(
                     "nvme profile {}: queue_entries must be 2 to 65536\n",
-                    self.id
+                    n
                 );
                 return Err(EINVAL);
             }
@@ -140,7 +120,7 @@ impl Profile {
             _ => {
                 pr_err!(
                     "nvme profile {}: namespaces must be 1 to {}\n",
-                    self.id,
+                    n,
                     MAX_NAMESPACES
                 );
                 return Err(EINVAL);
@@ -150,7 +130,7 @@ impl Profile {
             if id == 0 || id == 0xffff {
                 pr_err!(
                     "nvme profile {}: PCI {} ID {:#06x} is reserved\n",
-                    self.id,
+                    n,
                     what,
                     id
                 );
@@ -161,7 +141,7 @@ impl Profile {
             lba_size: self.lba_size,
             blocks: bytes / u64::from(self.lba_size),
         }; MAX_NAMESPACES];
-        let serial = Serial::new(self.id);
+        let serial = instance.serial();
         let c = Config {
             vendor_id: self.vendor_id,
             subsystem_vendor_id: self.vendor_id,
@@ -176,7 +156,7 @@ impl Profile {
             namespaces: ns.get(..count).ok_or(EINVAL)?,
         };
         Params::new(&c).map_err(|e| {
-            pr_err!("nvme profile {}: invalid parameter: {:?}\n", self.id, e);
+            pr_err!("nvme profile {}: invalid parameter: {:?}\n", n, e);
             EINVAL
         })
     }
@@ -494,9 +474,9 @@ unsafe impl Send for NvmeDev {}
 unsafe impl Sync for NvmeDev {}
 
 impl NvmeDev {
-    /// Creates a controller as `profile` describes it and adds it to the PCI core.
-    pub(crate) fn new(profile: &Profile) -> Result<Self> {
-        let params = profile.params()?;
+    /// Creates controller `instance` as `profile` describes it and adds it to the PCI core.
+    pub(crate) fn new(profile: &Profile, instance: Instance) -> Result<Self> {
+        let params = profile.params(instance)?;
         let bar_size = Ctrl::bar_size();
         let iomock = IoMock::new(c_str!("nvmock nvme"), bar_size)?;
 
@@ -583,7 +563,7 @@ impl NvmeDev {
                 (&*shared as *const Shared).cast_mut().cast(),
                 bindings::NUMA_NO_NODE,
                 c_str!("nvmock-nvme%u").as_char_ptr(),
-                profile.id,
+                instance.number(),
             )
         };
         let thread = kernel::error::from_err_ptr(thread)?;

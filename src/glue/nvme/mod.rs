@@ -5,4 +5,5 @@
 
 pub(crate) mod configfs;
 pub(crate) mod dev;
+pub(crate) mod instance;
 pub(crate) mod pci_host;

@@ -2,11 +2,14 @@
 
 //! Serialization of a [`Topology`] into an ACPI NFIT.
 
-use super::super::le::{put, put_u16, put_u32, put_u64, put_u8};
-use super::structure_len as len;
+use super::super::le::put;
+use super::layout::{
+    block_window as bdw, capabilities as cap, control_region as dcr_f, element, flush,
+    header, interleave as idt_f, memdev, smbios, spa as spa_f, table,
+};
 use super::structure_type as ty;
 use super::topology::{ControlRegion, Dimm, Mapping, Spa, Topology, TopologyError};
-use super::{flags, HEADER_LEN, REVISION, SIGNATURE};
+use super::{flags, REVISION, SIGNATURE};
 
 /// Why a table could not be written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,17 +40,17 @@ pub fn checksum(bytes: &[u8]) -> u8 {
 
 fn spa_len(spa: &Spa) -> usize {
     if spa.location_cookie.is_some() {
-        len::SPA_COOKIE
+        spa_f::LEN_COOKIE
     } else {
-        len::SPA
+        spa_f::LEN
     }
 }
 
 fn dcr_len(dcr: &ControlRegion) -> usize {
     if dcr.block.is_some() {
-        len::CONTROL_REGION
+        dcr_f::LEN
     } else {
-        len::CONTROL_REGION_SHORT
+        dcr_f::LEN_SHORT
     }
 }
 
@@ -73,8 +76,8 @@ impl Out<'_> {
             None => return &mut [],
         };
         s.fill(0);
-        put_u16(s, 0, kind);
-        put_u16(s, 2, u16::try_from(n).unwrap_or(u16::MAX));
+        header::TYPE.set(s, kind);
+        header::LENGTH.set(s, u16::try_from(n).unwrap_or(u16::MAX));
         s
     }
 }
@@ -84,24 +87,24 @@ impl Topology<'_> {
     pub fn structures_len(&self) -> usize {
         [
             total(self.spas, spa_len),
-            total(self.mappings, |_| len::MEMDEV),
+            total(self.mappings, |_| memdev::LEN),
             total(self.interleaves, |i| {
                 i.line_offsets
                     .len()
-                    .saturating_mul(4)
-                    .saturating_add(len::INTERLEAVE)
+                    .saturating_mul(idt_f::LINE_OFFSET.width())
+                    .saturating_add(idt_f::LEN)
             }),
-            total(self.smbios, |b| b.len().saturating_add(len::SMBIOS)),
+            total(self.smbios, |b| b.len().saturating_add(smbios::LEN)),
             total(self.control_regions, dcr_len),
-            total(self.block_windows, |_| len::BLOCK_WINDOW),
+            total(self.block_windows, |_| bdw::LEN),
             total(self.flush_hints, |f| {
                 f.addresses
                     .len()
-                    .saturating_mul(8)
-                    .saturating_add(len::FLUSH)
+                    .saturating_mul(flush::HINT_ADDRESS.width())
+                    .saturating_add(flush::LEN)
             }),
             if self.capabilities.is_some() {
-                len::CAPABILITIES
+                cap::LEN
             } else {
                 0
             },
@@ -113,7 +116,7 @@ impl Topology<'_> {
     /// Bytes the complete table takes, saturating: the buffer size
     /// [`Topology::write_table`] needs.
     pub fn table_len(&self) -> usize {
-        self.structures_len().saturating_add(HEADER_LEN)
+        self.structures_len().saturating_add(table::LEN)
     }
 
     /// Writes the complete ACPI NFIT (header, structures, checksum) at the start of `buf`
@@ -124,21 +127,19 @@ impl Topology<'_> {
         let out = buf
             .get_mut(..needed)
             .ok_or(WriteError::BufferTooSmall { needed })?;
-        let (head, body) = out.split_at_mut(HEADER_LEN.min(needed));
+        let (head, body) = out.split_at_mut(table::LEN.min(needed));
         head.fill(0);
-        put(head, 0, &SIGNATURE);
-        put_u32(head, 4, u32::try_from(needed).unwrap_or(u32::MAX));
-        put_u8(head, 8, REVISION);
-        put(head, 10, &self.oem.id);
-        put(head, 16, &self.oem.table_id);
-        put_u32(head, 24, self.oem.revision);
-        put(head, 28, &self.oem.creator_id);
-        put_u32(head, 32, self.oem.creator_revision);
+        table::SIGNATURE.set(head, SIGNATURE);
+        table::LENGTH.set(head, u32::try_from(needed).unwrap_or(u32::MAX));
+        table::REVISION.set(head, REVISION);
+        table::OEM_ID.set(head, self.oem.id);
+        table::OEM_TABLE_ID.set(head, self.oem.table_id);
+        table::OEM_REVISION.set(head, self.oem.revision);
+        table::CREATOR_ID.set(head, self.oem.creator_id);
+        table::CREATOR_REVISION.set(head, self.oem.creator_revision);
         self.write_body(body);
         let sum = checksum(out);
-        if let Some(c) = out.get_mut(9) {
-            *c = sum;
-        }
+        table::CHECKSUM.set(out, sum);
         Ok(needed)
     }
 
@@ -167,105 +168,111 @@ impl Topology<'_> {
             }
         }
         for idt in self.interleaves {
-            let n = len::INTERLEAVE + 4 * idt.line_offsets.len();
+            let lines = idt.line_offsets.len();
+            let n = idt_f::LEN + idt_f::LINE_OFFSET.width() * lines;
             let s = out.start(ty::INTERLEAVE, n);
-            put_u16(s, 4, idt.index);
-            put_u32(s, 8, u32::try_from(idt.line_offsets.len()).unwrap_or(0));
-            put_u32(s, 12, idt.line_size);
+            idt_f::INTERLEAVE_INDEX.set(s, idt.index);
+            idt_f::LINE_COUNT.set(s, u32::try_from(lines).unwrap_or(0));
+            idt_f::LINE_SIZE.set(s, idt.line_size);
             for (k, off) in idt.line_offsets.iter().enumerate() {
-                put_u32(s, len::INTERLEAVE + 4 * k, *off);
+                if let Some(f) = element(idt_f::LINE_OFFSET, k) {
+                    f.set(s, *off);
+                }
             }
         }
         for blob in self.smbios {
-            let s = out.start(ty::SMBIOS, len::SMBIOS + blob.len());
-            put(s, len::SMBIOS, blob);
+            let s = out.start(ty::SMBIOS, smbios::LEN + blob.len());
+            put(s, smbios::DATA, blob);
         }
         for dcr in self.control_regions {
             if let Some(dimm) = self.dimm(dcr.dimm) {
                 write_dcr(&mut out, dcr, dimm);
             }
         }
-        for bdw in self.block_windows {
-            let s = out.start(ty::BLOCK_WINDOW, len::BLOCK_WINDOW);
-            put_u16(s, 4, bdw.region_index);
-            put_u16(s, 6, bdw.windows);
-            put_u64(s, 8, bdw.offset);
-            put_u64(s, 16, bdw.size);
-            put_u64(s, 24, bdw.capacity);
-            put_u64(s, 32, bdw.start_address);
+        for w in self.block_windows {
+            let s = out.start(ty::BLOCK_WINDOW, bdw::LEN);
+            bdw::REGION_INDEX.set(s, w.region_index);
+            bdw::WINDOWS.set(s, w.windows);
+            bdw::OFFSET.set(s, w.offset);
+            bdw::SIZE.set(s, w.size);
+            bdw::CAPACITY.set(s, w.capacity);
+            bdw::START_ADDRESS.set(s, w.start_address);
         }
         for f in self.flush_hints {
-            let s = out.start(ty::FLUSH, len::FLUSH + 8 * f.addresses.len());
-            put_u32(s, 4, f.dimm.0);
-            put_u16(s, 8, u16::try_from(f.addresses.len()).unwrap_or(0));
+            let hints = f.addresses.len();
+            let s = out.start(ty::FLUSH, flush::LEN + flush::HINT_ADDRESS.width() * hints);
+            flush::DEVICE_HANDLE.set(s, f.dimm.0);
+            flush::HINT_COUNT.set(s, u16::try_from(hints).unwrap_or(0));
             for (k, a) in f.addresses.iter().enumerate() {
-                put_u64(s, len::FLUSH + 8 * k, self.base.wrapping_add(*a));
+                if let Some(field) = element(flush::HINT_ADDRESS, k) {
+                    field.set(s, self.base.wrapping_add(*a));
+                }
             }
         }
-        if let Some(cap) = self.capabilities {
-            let s = out.start(ty::CAPABILITIES, len::CAPABILITIES);
-            put_u8(s, 4, cap.highest_capability);
-            put_u32(s, 8, cap.capabilities);
+        if let Some(c) = self.capabilities {
+            let s = out.start(ty::CAPABILITIES, cap::LEN);
+            cap::HIGHEST_CAPABILITY.set(s, c.highest_capability);
+            cap::CAPABILITIES.set(s, c.capabilities);
         }
     }
 
     fn write_spa(&self, out: &mut Out<'_>, spa: &Spa) {
         let s = out.start(ty::SPA, spa_len(spa));
-        put_u16(s, 4, spa.range_index);
+        spa_f::RANGE_INDEX.set(s, spa.range_index);
         let cookie = match spa.location_cookie {
             Some(_) => flags::SPA_LOCATION_COOKIE_VALID,
             None => 0,
         };
-        put_u16(s, 6, spa.flags | cookie);
-        put_u32(s, 12, spa.proximity_domain);
-        put(s, 16, &spa.range_type.0);
-        put_u64(s, 32, self.base.wrapping_add(spa.address));
-        put_u64(s, 40, spa.length);
-        put_u64(s, 48, spa.memory_attributes);
+        spa_f::FLAGS.set(s, spa.flags | cookie);
+        spa_f::PROXIMITY_DOMAIN.set(s, spa.proximity_domain);
+        spa_f::RANGE_GUID.set(s, spa.range_type.0);
+        spa_f::ADDRESS.set(s, self.base.wrapping_add(spa.address));
+        spa_f::LENGTH.set(s, spa.length);
+        spa_f::MEMORY_MAPPING.set(s, spa.memory_attributes);
         if let Some(c) = spa.location_cookie {
-            put_u64(s, 56, c);
+            spa_f::LOCATION_COOKIE.set(s, c);
         }
     }
 }
 
 fn write_memdev(out: &mut Out<'_>, m: &Mapping, dimm: &Dimm) {
-    let s = out.start(ty::MEMDEV, len::MEMDEV);
-    put_u32(s, 4, m.dimm.0);
-    put_u16(s, 8, dimm.physical_id);
-    put_u16(s, 10, m.region_id);
-    put_u16(s, 12, m.range_index);
-    put_u16(s, 14, m.region_index);
-    put_u64(s, 16, m.region_size);
-    put_u64(s, 24, m.region_offset);
-    put_u64(s, 32, m.dpa);
-    put_u16(s, 40, m.interleave_index);
-    put_u16(s, 42, m.interleave_ways);
-    put_u16(s, 44, m.flags);
+    let s = out.start(ty::MEMDEV, memdev::LEN);
+    memdev::DEVICE_HANDLE.set(s, m.dimm.0);
+    memdev::PHYSICAL_ID.set(s, dimm.physical_id);
+    memdev::REGION_ID.set(s, m.region_id);
+    memdev::RANGE_INDEX.set(s, m.range_index);
+    memdev::REGION_INDEX.set(s, m.region_index);
+    memdev::REGION_SIZE.set(s, m.region_size);
+    memdev::REGION_OFFSET.set(s, m.region_offset);
+    memdev::ADDRESS.set(s, m.dpa);
+    memdev::INTERLEAVE_INDEX.set(s, m.interleave_index);
+    memdev::INTERLEAVE_WAYS.set(s, m.interleave_ways);
+    memdev::FLAGS.set(s, m.flags);
 }
 
 fn write_dcr(out: &mut Out<'_>, dcr: &ControlRegion, dimm: &Dimm) {
     let s = out.start(ty::CONTROL_REGION, dcr_len(dcr));
-    put_u16(s, 4, dcr.region_index);
-    put_u16(s, 6, dimm.vendor_id);
-    put_u16(s, 8, dimm.device_id);
-    put_u16(s, 10, dimm.revision_id);
-    put_u16(s, 12, dimm.subsystem_vendor_id);
-    put_u16(s, 14, dimm.subsystem_device_id);
-    put_u16(s, 16, dimm.subsystem_revision_id);
+    dcr_f::REGION_INDEX.set(s, dcr.region_index);
+    dcr_f::VENDOR_ID.set(s, dimm.vendor_id);
+    dcr_f::DEVICE_ID.set(s, dimm.device_id);
+    dcr_f::REVISION_ID.set(s, dimm.revision_id);
+    dcr_f::SUBSYSTEM_VENDOR_ID.set(s, dimm.subsystem_vendor_id);
+    dcr_f::SUBSYSTEM_DEVICE_ID.set(s, dimm.subsystem_device_id);
+    dcr_f::SUBSYSTEM_REVISION_ID.set(s, dimm.subsystem_revision_id);
     if let Some(mfg) = dimm.manufacturing {
-        put_u8(s, 18, flags::DCR_MFG_INFO_VALID);
-        put_u8(s, 19, mfg.location);
-        put(s, 20, &mfg.date.to_be_bytes());
+        dcr_f::VALID_FIELDS.set(s, flags::DCR_MFG_INFO_VALID);
+        dcr_f::MANUFACTURING_LOCATION.set(s, mfg.location);
+        dcr_f::MANUFACTURING_DATE.set(s, mfg.date.to_be_bytes());
     }
-    put_u32(s, 24, dimm.serial_number);
-    put_u16(s, 28, dcr.format_code);
+    dcr_f::SERIAL_NUMBER.set(s, dimm.serial_number);
+    dcr_f::CODE.set(s, dcr.format_code);
     if let Some(b) = dcr.block {
-        put_u16(s, 30, b.windows);
-        put_u64(s, 32, b.window_size);
-        put_u64(s, 40, b.command_offset);
-        put_u64(s, 48, b.command_size);
-        put_u64(s, 56, b.status_offset);
-        put_u64(s, 64, b.status_size);
-        put_u16(s, 72, b.flags);
+        dcr_f::WINDOWS.set(s, b.windows);
+        dcr_f::WINDOW_SIZE.set(s, b.window_size);
+        dcr_f::COMMAND_OFFSET.set(s, b.command_offset);
+        dcr_f::COMMAND_SIZE.set(s, b.command_size);
+        dcr_f::STATUS_OFFSET.set(s, b.status_offset);
+        dcr_f::STATUS_SIZE.set(s, b.status_size);
+        dcr_f::FLAGS.set(s, b.flags);
     }
 }
