@@ -187,34 +187,58 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             return Err(ParamError::IoQueues);
         }
         let p = slot.as_mut_ptr();
+        // Writes each listed field through a raw pointer to it, `$f`, with `$write`; the
+        // never-run destructuring names the same fields, with no `..`: a field of
+        // `Controller` missing from the list (or listed twice) fails to compile, so every
+        // field is written exactly once.
+        macro_rules! write_fields {
+            ($($field:ident: |$f:ident| $write:expr,)*) => {
+                let _every_field = |c: Self| {
+                    let Self { $($field: _,)* } = c;
+                };
+                $(
+                    let $f = addr_of_mut!((*p).$field);
+                    $write;
+                )*
+            };
+        }
         // SAFETY: `p` is valid for writes of a `Self` (it comes from `slot`). Every field is
-        // written once through `addr_of_mut!` (no reference to uninitialised memory is made,
-        // nothing is read or dropped), the arrays element by element, before `slot` is
-        // declared initialised. INVARIANT: as in `new`.
+        // written once through `addr_of_mut!` (`write_fields!` checks that the list is every
+        // field; no reference to uninitialised memory is made, nothing is read or dropped),
+        // the arrays element by element, before `slot` is declared initialised. INVARIANT:
+        // as in `new`.
         unsafe {
-            addr_of_mut!((*p).params).write(params);
-            addr_of_mut!((*p).state).write(State::Disabled);
-            addr_of_mut!((*p).enable_error).write(None);
-            addr_of_mut!((*p).cc).write(0);
-            addr_of_mut!((*p).aqa).write(0);
-            addr_of_mut!((*p).asq).write(0);
-            addr_of_mut!((*p).acq).write(0);
-            addr_of_mut!((*p).intms).write(0);
-            addr_of_mut!((*p).held_irqs).write(0);
-            let sqs = addr_of_mut!((*p).sqs).cast::<Sq>();
-            let cqs = addr_of_mut!((*p).cqs).cast::<Cq>();
-            for i in 0..QUEUES {
-                sqs.add(i).write(Sq::NONE);
-                cqs.add(i).write(Cq::NONE);
+            write_fields! {
+                params: |f| f.write(params),
+                state: |f| f.write(State::Disabled),
+                enable_error: |f| f.write(None),
+                cc: |f| f.write(0),
+                aqa: |f| f.write(0),
+                asq: |f| f.write(0),
+                acq: |f| f.write(0),
+                intms: |f| f.write(0),
+                held_irqs: |f| f.write(0),
+                sqs: |f| {
+                    let sqs = f.cast::<Sq>();
+                    for i in 0..QUEUES {
+                        sqs.add(i).write(Sq::NONE);
+                    }
+                },
+                cqs: |f| {
+                    let cqs = f.cast::<Cq>();
+                    for i in 0..QUEUES {
+                        cqs.add(i).write(Cq::NONE);
+                    }
+                },
+                features: |f| f.write(Features::new(&params)),
+                events: |f| f.write(Events::NEW),
+                logs: |f| f.write(Logs::NEW),
+                namespaces: |f| f.write(Namespaces::new(&params)),
+                firmware: |f| f.write(Firmware::new(&params)),
+                clock: |f| f.write(0),
+                rr: |f| f.write(0),
+                buf: |f| f.cast::<u8>().write_bytes(0, BUF_SIZE),
             }
-            addr_of_mut!((*p).features).write(Features::new(&params));
-            addr_of_mut!((*p).events).write(Events::NEW);
-            addr_of_mut!((*p).logs).write(Logs::NEW);
-            addr_of_mut!((*p).namespaces).write(Namespaces::new(&params));
-            addr_of_mut!((*p).firmware).write(Firmware::new(&params));
-            addr_of_mut!((*p).clock).write(0);
-            addr_of_mut!((*p).rr).write(0);
-            addr_of_mut!((*p).buf).cast::<u8>().write_bytes(0, BUF_SIZE);
             Ok(slot.assume_init_mut())
         }
     }
