@@ -94,6 +94,11 @@ impl<T: Value> Field<T> {
         }
     }
 
+    /// A field of the same type at `offset` (an array's elements are fields of one type).
+    pub const fn moved(self, offset: usize) -> Field<T> {
+        Field::at(offset)
+    }
+
     /// Its byte offset from the start of its structure.
     pub const fn offset(self) -> usize {
         self.offset
@@ -355,8 +360,9 @@ pub mod capabilities {
     pub const LEN: usize = 16;
 }
 
-/// Field `k` of an array of `T` starting at `first`, if its offset does not overflow.
-pub(crate) fn element<T: Value>(first: Field<T>, k: usize) -> Option<Field<T>> {
+/// Element `k` of the array whose first element is `first`, if its offset does not
+/// overflow.
+pub fn element<T: Value>(first: Field<T>, k: usize) -> Option<Field<T>> {
     let off = k.checked_mul(first.width())?.checked_add(first.offset())?;
-    Some(Field::at(off))
+    Some(first.moved(off))
 }

@@ -19,7 +19,10 @@
 //!   `acpi_nfit_init()` directly;
 //! - the parser: [`parse`] checks a table's header, length and checksum and every structure's
 //!   type and length, and [`Table::structures`] / [`structures`] iterate over the structures;
-//! - the two topologies nfit_test builds, as data, in [`nfit_test`];
+//! - where every field of the table and its structures lies, in [`layout`] (the one source
+//!   of offsets for the writer and the parser, checked against the kernel's structures by
+//!   the modules' build);
+//! - the two topologies nfit_test builds, as data, in [`preset`];
 //! - the `_DSM` layer nfit_test answers with: label areas ([`label`]), address range scrub,
 //!   the media error list and error injection ([`ars`]), Intel SMART health ([`smart`]),
 //!   security ([`security`]), firmware update and activation ([`firmware`]), SPA
@@ -33,7 +36,7 @@
 //!
 //! - Addresses in a description (SPA range bases, flush hint addresses) are offsets from
 //!   [`Topology::base`]; the table holds `base + offset`. A constant description (such as
-//!   [`nfit_test::NFIT_TEST0`]) can so be placed at whatever fake physical span the harness
+//!   [`preset::NFIT_TEST0`]) can so be placed at whatever fake physical span the harness
 //!   gets at run time: `Topology { base, ..NFIT_TEST0 }`. The parser returns absolute
 //!   addresses, as the table holds them.
 //! - The description is per DIMM where the NFIT is per structure: a DIMM's identity (vendor,
@@ -72,6 +75,7 @@ mod fletcher;
 pub mod info_block;
 pub mod label;
 pub mod label_index;
+pub mod layout;
 mod parse;
 pub mod preset;
 pub mod security;
@@ -92,7 +96,7 @@ pub use topology::{
 };
 
 /// Length of the ACPI table header plus the NFIT's reserved field: where structures start.
-pub const HEADER_LEN: usize = 40;
+pub const HEADER_LEN: usize = layout::table::LEN;
 /// The table signature.
 pub const SIGNATURE: [u8; 4] = *b"NFIT";
 /// The NFIT revision this model writes and accepts.
@@ -116,30 +120,6 @@ pub mod structure_type {
     pub const FLUSH: u16 = 6;
     /// Platform Capabilities structure.
     pub const CAPABILITIES: u16 = 7;
-}
-
-/// Structure lengths in bytes (the fixed part, for the variable-length structures).
-pub mod structure_len {
-    /// SPA range without the location cookie (what Linux expects when flag bit 2 is clear).
-    pub const SPA: usize = 56;
-    /// SPA range with the location cookie (flag bit 2 set).
-    pub const SPA_COOKIE: usize = 64;
-    /// Memory device mapping.
-    pub const MEMDEV: usize = 48;
-    /// Interleave structure before its line offsets (4 bytes each).
-    pub const INTERLEAVE: usize = 16;
-    /// SMBIOS structure before its data.
-    pub const SMBIOS: usize = 8;
-    /// Control region truncated before the block control fields (`window_size`).
-    pub const CONTROL_REGION_SHORT: usize = 32;
-    /// Full control region.
-    pub const CONTROL_REGION: usize = 80;
-    /// Block data window region.
-    pub const BLOCK_WINDOW: usize = 40;
-    /// Flush hint structure before its addresses (8 bytes each).
-    pub const FLUSH: usize = 16;
-    /// Platform capabilities.
-    pub const CAPABILITIES: usize = 16;
 }
 
 /// Flag bits of the NFIT structures.

@@ -2,12 +2,14 @@
 
 //! Parsing of an ACPI NFIT: header checks and an iterator over the structures.
 
-use super::super::le::{array, u16_at, u32_at, u64_at, u8_at};
-use super::structure_len as len;
+use super::layout::{
+    block_window as bdw_f, capabilities as cap, control_region as dcr_f, element, flush as flush_f,
+    header, interleave as idt_f, memdev as memdev_f, smbios, spa as spa_f, table, Field,
+};
 use super::structure_type as ty;
 use super::table::checksum;
 use super::topology::{BlockControl, BlockWindow, Capabilities, Oem, Spa};
-use super::{flags, DeviceHandle, Guid, HEADER_LEN, REVISION, SIGNATURE};
+use super::{flags, DeviceHandle, Guid, REVISION, SIGNATURE};
 
 /// Why a table or a structure was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +117,11 @@ pub struct Dcr {
     pub block: Option<BlockControl>,
 }
 
+/// A line offset, relative to the first (the interleave structure's array).
+const LINE: Field<u32> = idt_f::LINE_OFFSET.moved(0);
+/// A hint address, relative to the first (the flush hint structure's array).
+const HINT: Field<u64> = flush_f::HINT_ADDRESS.moved(0);
+
 /// An interleave structure, borrowed from the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InterleaveView<'a> {
@@ -128,19 +135,20 @@ pub struct InterleaveView<'a> {
 impl<'a> InterleaveView<'a> {
     /// Number of line offsets.
     pub fn line_count(&self) -> usize {
-        self.lines.len() / 4
+        self.lines.len() / LINE.width()
     }
 
     /// Line offset `i`.
     pub fn line_offset(&self, i: usize) -> Option<u32> {
-        let off = i.checked_mul(4)?;
-        self.lines.get(off..off.checked_add(4)?)?;
-        Some(u32_at(self.lines, off))
+        let f = element(LINE, i)?;
+        self.lines
+            .get(f.offset()..f.offset().checked_add(f.width())?)?;
+        Some(f.get(self.lines))
     }
 
     /// The line offsets in order.
     pub fn line_offsets(&self) -> impl Iterator<Item = u32> + 'a {
-        self.lines.chunks_exact(4).map(|c| u32_at(c, 0))
+        self.lines.chunks_exact(LINE.width()).map(|c| LINE.get(c))
     }
 }
 
@@ -155,19 +163,20 @@ pub struct FlushView<'a> {
 impl<'a> FlushView<'a> {
     /// Number of hint addresses.
     pub fn hint_count(&self) -> usize {
-        self.hints.len() / 8
+        self.hints.len() / HINT.width()
     }
 
     /// Hint address `i`.
     pub fn address(&self, i: usize) -> Option<u64> {
-        let off = i.checked_mul(8)?;
-        self.hints.get(off..off.checked_add(8)?)?;
-        Some(u64_at(self.hints, off))
+        let f = element(HINT, i)?;
+        self.hints
+            .get(f.offset()..f.offset().checked_add(f.width())?)?;
+        Some(f.get(self.hints))
     }
 
     /// The hint addresses in order.
     pub fn addresses(&self) -> impl Iterator<Item = u64> + 'a {
-        self.hints.chunks_exact(8).map(|c| u64_at(c, 0))
+        self.hints.chunks_exact(HINT.width()).map(|c| HINT.get(c))
     }
 }
 
@@ -232,27 +241,27 @@ impl<'a> Structures<'a> {
     /// Decodes the structure at `offset` and returns it with its length.
     fn decode(&self, offset: usize) -> Result<(Structure<'a>, usize), ParseError> {
         let rest = self.body.get(offset..).unwrap_or(&[]);
-        if rest.len() < 4 {
+        if rest.len() < header::LEN {
             return Err(ParseError::Truncated { offset });
         }
-        let kind = u16_at(rest, 0);
-        let n = usize::from(u16_at(rest, 2));
+        let kind = header::TYPE.get(rest);
+        let n = usize::from(header::LENGTH.get(rest));
         let bad_len = ParseError::StructureLength { offset, kind };
-        if n < 4 {
+        if n < header::LEN {
             return Err(bad_len);
         }
         let s = rest.get(..n).ok_or(ParseError::Truncated { offset })?;
         let structure = match kind {
             ty::SPA => Structure::Spa(spa(s).ok_or(bad_len)?),
-            ty::MEMDEV if n == len::MEMDEV => Structure::Memdev(memdev(s)),
+            ty::MEMDEV if n == memdev_f::LEN => Structure::Memdev(memdev(s)),
             ty::INTERLEAVE => Structure::Interleave(interleave(s).ok_or(bad_len)?),
-            ty::SMBIOS => Structure::Smbios(s.get(len::SMBIOS..).ok_or(bad_len)?),
+            ty::SMBIOS => Structure::Smbios(s.get(smbios::DATA..).ok_or(bad_len)?),
             ty::CONTROL_REGION => Structure::ControlRegion(dcr(s).ok_or(bad_len)?),
-            ty::BLOCK_WINDOW if n == len::BLOCK_WINDOW => Structure::BlockWindow(bdw(s)),
+            ty::BLOCK_WINDOW if n == bdw_f::LEN => Structure::BlockWindow(bdw(s)),
             ty::FLUSH => Structure::Flush(flush(s).ok_or(bad_len)?),
-            ty::CAPABILITIES if n == len::CAPABILITIES => Structure::Capabilities(Capabilities {
-                highest_capability: u8_at(s, 4),
-                capabilities: u32_at(s, 8),
+            ty::CAPABILITIES if n == cap::LEN => Structure::Capabilities(Capabilities {
+                highest_capability: cap::HIGHEST_CAPABILITY.get(s),
+                capabilities: cap::CAPABILITIES.get(s),
             }),
             ty::MEMDEV | ty::BLOCK_WINDOW | ty::CAPABILITIES => return Err(bad_len),
             _ => return Err(ParseError::UnknownType { offset, kind }),
@@ -262,109 +271,109 @@ impl<'a> Structures<'a> {
 }
 
 fn spa(s: &[u8]) -> Option<Spa> {
-    let raw_flags = u16_at(s, 6);
+    let raw_flags = spa_f::FLAGS.get(s);
     let has_cookie = raw_flags & flags::SPA_LOCATION_COOKIE_VALID != 0;
     let want = if has_cookie {
-        len::SPA_COOKIE
+        spa_f::LEN_COOKIE
     } else {
-        len::SPA
+        spa_f::LEN
     };
     if s.len() != want {
         return None;
     }
     Some(Spa {
-        range_index: u16_at(s, 4),
+        range_index: spa_f::RANGE_INDEX.get(s),
         flags: raw_flags & !flags::SPA_LOCATION_COOKIE_VALID,
-        proximity_domain: u32_at(s, 12),
-        range_type: Guid(array(s, 16)),
-        address: u64_at(s, 32),
-        length: u64_at(s, 40),
-        memory_attributes: u64_at(s, 48),
-        location_cookie: has_cookie.then(|| u64_at(s, 56)),
+        proximity_domain: spa_f::PROXIMITY_DOMAIN.get(s),
+        range_type: Guid(spa_f::RANGE_GUID.get(s)),
+        address: spa_f::ADDRESS.get(s),
+        length: spa_f::LENGTH.get(s),
+        memory_attributes: spa_f::MEMORY_MAPPING.get(s),
+        location_cookie: has_cookie.then(|| spa_f::LOCATION_COOKIE.get(s)),
     })
 }
 
 fn memdev(s: &[u8]) -> Memdev {
     Memdev {
-        device_handle: DeviceHandle(u32_at(s, 4)),
-        physical_id: u16_at(s, 8),
-        region_id: u16_at(s, 10),
-        range_index: u16_at(s, 12),
-        region_index: u16_at(s, 14),
-        region_size: u64_at(s, 16),
-        region_offset: u64_at(s, 24),
-        address: u64_at(s, 32),
-        interleave_index: u16_at(s, 40),
-        interleave_ways: u16_at(s, 42),
-        flags: u16_at(s, 44),
+        device_handle: DeviceHandle(memdev_f::DEVICE_HANDLE.get(s)),
+        physical_id: memdev_f::PHYSICAL_ID.get(s),
+        region_id: memdev_f::REGION_ID.get(s),
+        range_index: memdev_f::RANGE_INDEX.get(s),
+        region_index: memdev_f::REGION_INDEX.get(s),
+        region_size: memdev_f::REGION_SIZE.get(s),
+        region_offset: memdev_f::REGION_OFFSET.get(s),
+        address: memdev_f::ADDRESS.get(s),
+        interleave_index: memdev_f::INTERLEAVE_INDEX.get(s),
+        interleave_ways: memdev_f::INTERLEAVE_WAYS.get(s),
+        flags: memdev_f::FLAGS.get(s),
     }
 }
 
 fn interleave(s: &[u8]) -> Option<InterleaveView<'_>> {
-    let lines = s.get(len::INTERLEAVE..)?;
-    let count = usize::try_from(u32_at(s, 8)).ok()?;
-    if Some(lines.len()) != count.checked_mul(4) {
+    let lines = s.get(idt_f::LEN..)?;
+    let count = usize::try_from(idt_f::LINE_COUNT.get(s)).ok()?;
+    if Some(lines.len()) != count.checked_mul(LINE.width()) {
         return None;
     }
     Some(InterleaveView {
-        interleave_index: u16_at(s, 4),
-        line_size: u32_at(s, 12),
+        interleave_index: idt_f::INTERLEAVE_INDEX.get(s),
+        line_size: idt_f::LINE_SIZE.get(s),
         lines,
     })
 }
 
 fn dcr(s: &[u8]) -> Option<Dcr> {
-    let windows = u16_at(s, 30);
+    let windows = dcr_f::WINDOWS.get(s);
     let full = match s.len() {
-        len::CONTROL_REGION_SHORT if windows == 0 => false,
-        len::CONTROL_REGION => true,
+        dcr_f::LEN_SHORT if windows == 0 => false,
+        dcr_f::LEN => true,
         _ => return None,
     };
     let block = (full && windows != 0).then(|| BlockControl {
         windows,
-        window_size: u64_at(s, 32),
-        command_offset: u64_at(s, 40),
-        command_size: u64_at(s, 48),
-        status_offset: u64_at(s, 56),
-        status_size: u64_at(s, 64),
-        flags: u16_at(s, 72),
+        window_size: dcr_f::WINDOW_SIZE.get(s),
+        command_offset: dcr_f::COMMAND_OFFSET.get(s),
+        command_size: dcr_f::COMMAND_SIZE.get(s),
+        status_offset: dcr_f::STATUS_OFFSET.get(s),
+        status_size: dcr_f::STATUS_SIZE.get(s),
+        flags: dcr_f::FLAGS.get(s),
     });
     Some(Dcr {
-        region_index: u16_at(s, 4),
-        vendor_id: u16_at(s, 6),
-        device_id: u16_at(s, 8),
-        revision_id: u16_at(s, 10),
-        subsystem_vendor_id: u16_at(s, 12),
-        subsystem_device_id: u16_at(s, 14),
-        subsystem_revision_id: u16_at(s, 16),
-        valid_fields: u8_at(s, 18),
-        manufacturing_location: u8_at(s, 19),
-        manufacturing_date: u16::from_be_bytes(array(s, 20)),
-        serial_number: u32_at(s, 24),
-        code: u16_at(s, 28),
+        region_index: dcr_f::REGION_INDEX.get(s),
+        vendor_id: dcr_f::VENDOR_ID.get(s),
+        device_id: dcr_f::DEVICE_ID.get(s),
+        revision_id: dcr_f::REVISION_ID.get(s),
+        subsystem_vendor_id: dcr_f::SUBSYSTEM_VENDOR_ID.get(s),
+        subsystem_device_id: dcr_f::SUBSYSTEM_DEVICE_ID.get(s),
+        subsystem_revision_id: dcr_f::SUBSYSTEM_REVISION_ID.get(s),
+        valid_fields: dcr_f::VALID_FIELDS.get(s),
+        manufacturing_location: dcr_f::MANUFACTURING_LOCATION.get(s),
+        manufacturing_date: u16::from_be_bytes(dcr_f::MANUFACTURING_DATE.get(s)),
+        serial_number: dcr_f::SERIAL_NUMBER.get(s),
+        code: dcr_f::CODE.get(s),
         block,
     })
 }
 
 fn bdw(s: &[u8]) -> BlockWindow {
     BlockWindow {
-        region_index: u16_at(s, 4),
-        windows: u16_at(s, 6),
-        offset: u64_at(s, 8),
-        size: u64_at(s, 16),
-        capacity: u64_at(s, 24),
-        start_address: u64_at(s, 32),
+        region_index: bdw_f::REGION_INDEX.get(s),
+        windows: bdw_f::WINDOWS.get(s),
+        offset: bdw_f::OFFSET.get(s),
+        size: bdw_f::SIZE.get(s),
+        capacity: bdw_f::CAPACITY.get(s),
+        start_address: bdw_f::START_ADDRESS.get(s),
     }
 }
 
 fn flush(s: &[u8]) -> Option<FlushView<'_>> {
-    let hints = s.get(len::FLUSH..)?;
-    let count = usize::from(u16_at(s, 8));
-    if Some(hints.len()) != count.checked_mul(8) {
+    let hints = s.get(flush_f::LEN..)?;
+    let count = usize::from(flush_f::HINT_COUNT.get(s));
+    if Some(hints.len()) != count.checked_mul(HINT.width()) {
         return None;
     }
     Some(FlushView {
-        device_handle: DeviceHandle(u32_at(s, 4)),
+        device_handle: DeviceHandle(flush_f::DEVICE_HANDLE.get(s)),
         hints,
     })
 }
@@ -401,24 +410,24 @@ impl<'a> Table<'a> {
 /// Checks an NFIT: at least the header, signature "NFIT", a length equal to `bytes.len()`,
 /// revision 1, a zero byte sum, and that every structure decodes.
 pub fn parse(bytes: &[u8]) -> Result<Table<'_>, ParseError> {
-    if bytes.len() < HEADER_LEN {
+    if bytes.len() < table::LEN {
         return Err(ParseError::Short);
     }
-    if array::<4>(bytes, 0) != SIGNATURE {
+    if table::SIGNATURE.get(bytes) != SIGNATURE {
         return Err(ParseError::Signature);
     }
-    let length = u32_at(bytes, 4);
+    let length = table::LENGTH.get(bytes);
     if usize::try_from(length).ok() != Some(bytes.len()) {
         return Err(ParseError::Length);
     }
-    let revision = u8_at(bytes, 8);
+    let revision = table::REVISION.get(bytes);
     if revision != REVISION {
         return Err(ParseError::Revision);
     }
     if checksum(bytes) != 0 {
         return Err(ParseError::Checksum);
     }
-    let body = bytes.get(HEADER_LEN..).unwrap_or(&[]);
+    let body = bytes.get(table::LEN..).unwrap_or(&[]);
     for s in structures(body) {
         s?;
     }
@@ -426,13 +435,13 @@ pub fn parse(bytes: &[u8]) -> Result<Table<'_>, ParseError> {
         header: Header {
             length,
             revision,
-            checksum: u8_at(bytes, 9),
+            checksum: table::CHECKSUM.get(bytes),
             oem: Oem {
-                id: array(bytes, 10),
-                table_id: array(bytes, 16),
-                revision: u32_at(bytes, 24),
-                creator_id: array(bytes, 28),
-                creator_revision: u32_at(bytes, 32),
+                id: table::OEM_ID.get(bytes),
+                table_id: table::OEM_TABLE_ID.get(bytes),
+                revision: table::OEM_REVISION.get(bytes),
+                creator_id: table::CREATOR_ID.get(bytes),
+                creator_revision: table::CREATOR_REVISION.get(bytes),
             },
         },
         body,

@@ -4,8 +4,8 @@
 
 use super::super::le::put;
 use super::layout::{
-    block_window as bdw, capabilities as cap, control_region as dcr_f, element, flush,
-    header, interleave as idt_f, memdev, smbios, spa as spa_f, table,
+    block_window as bdw, capabilities as cap, control_region as dcr_f, element, flush, header,
+    interleave as idt_f, memdev, smbios, spa as spa_f, table,
 };
 use super::structure_type as ty;
 use super::topology::{ControlRegion, Dimm, Mapping, Spa, Topology, TopologyError};
