@@ -571,3 +571,176 @@ fn hotplug_table_keeps_every_structure_of_the_initial_one() {
         );
     }
 }
+
+/// Checks that `fields` (offset, width), in the order ACPICA's `actbl2.h` declares them,
+/// follow each other without a gap or an overlap from 0 to `len`.
+fn tiles(name: &str, fields: &[(usize, usize)], len: usize) {
+    let mut at = 0;
+    for (k, &(off, width)) in fields.iter().enumerate() {
+        assert_eq!(
+            off, at,
+            "{name}: field {k} starts at {off}, the previous ends at {at}"
+        );
+        assert!(width > 0, "{name}: field {k} has no width");
+        at = off + width;
+    }
+    assert_eq!(
+        at, len,
+        "{name}: the fields end at {at}, the length is {len}"
+    );
+}
+
+/// The layout the writer and the parser share covers every structure exactly, field after
+/// field in the C declaration order (the module build checks each offset against the
+/// kernel's structures; this catches a gap, an overlap or a swap on the host).
+#[test]
+fn layout_tiles_every_structure() {
+    use nvmock_model::nfit::layout::*;
+    fn f<T: Value>(x: Field<T>) -> (usize, usize) {
+        (x.offset(), x.width())
+    }
+    let h = [f(header::TYPE), f(header::LENGTH)];
+    tiles("header", &h, header::LEN);
+    tiles(
+        "table",
+        &[
+            f(table::SIGNATURE),
+            f(table::LENGTH),
+            f(table::REVISION),
+            f(table::CHECKSUM),
+            f(table::OEM_ID),
+            f(table::OEM_TABLE_ID),
+            f(table::OEM_REVISION),
+            f(table::CREATOR_ID),
+            f(table::CREATOR_REVISION),
+            f(table::RESERVED),
+        ],
+        table::LEN,
+    );
+    let with_header = |name: &str, fields: &[(usize, usize)], len: usize| {
+        let all: Vec<(usize, usize)> = h.iter().chain(fields).copied().collect();
+        tiles(name, &all, len);
+    };
+    with_header(
+        "spa",
+        &[
+            f(spa::RANGE_INDEX),
+            f(spa::FLAGS),
+            f(spa::RESERVED),
+            f(spa::PROXIMITY_DOMAIN),
+            f(spa::RANGE_GUID),
+            f(spa::ADDRESS),
+            f(spa::LENGTH),
+            f(spa::MEMORY_MAPPING),
+            f(spa::LOCATION_COOKIE),
+        ],
+        spa::LEN_COOKIE,
+    );
+    assert_eq!(spa::LEN, spa::LOCATION_COOKIE.offset());
+    with_header(
+        "memdev",
+        &[
+            f(memdev::DEVICE_HANDLE),
+            f(memdev::PHYSICAL_ID),
+            f(memdev::REGION_ID),
+            f(memdev::RANGE_INDEX),
+            f(memdev::REGION_INDEX),
+            f(memdev::REGION_SIZE),
+            f(memdev::REGION_OFFSET),
+            f(memdev::ADDRESS),
+            f(memdev::INTERLEAVE_INDEX),
+            f(memdev::INTERLEAVE_WAYS),
+            f(memdev::FLAGS),
+            f(memdev::RESERVED),
+        ],
+        memdev::LEN,
+    );
+    with_header(
+        "interleave",
+        &[
+            f(interleave::INTERLEAVE_INDEX),
+            f(interleave::RESERVED),
+            f(interleave::LINE_COUNT),
+            f(interleave::LINE_SIZE),
+        ],
+        interleave::LEN,
+    );
+    assert_eq!(interleave::LINE_OFFSET.offset(), interleave::LEN);
+    with_header("smbios", &[f(smbios::RESERVED)], smbios::LEN);
+    assert_eq!(smbios::DATA.offset(), smbios::LEN);
+    with_header(
+        "control region",
+        &[
+            f(control_region::REGION_INDEX),
+            f(control_region::VENDOR_ID),
+            f(control_region::DEVICE_ID),
+            f(control_region::REVISION_ID),
+            f(control_region::SUBSYSTEM_VENDOR_ID),
+            f(control_region::SUBSYSTEM_DEVICE_ID),
+            f(control_region::SUBSYSTEM_REVISION_ID),
+            f(control_region::VALID_FIELDS),
+            f(control_region::MANUFACTURING_LOCATION),
+            f(control_region::MANUFACTURING_DATE),
+            f(control_region::RESERVED),
+            f(control_region::SERIAL_NUMBER),
+            f(control_region::CODE),
+            f(control_region::WINDOWS),
+            f(control_region::WINDOW_SIZE),
+            f(control_region::COMMAND_OFFSET),
+            f(control_region::COMMAND_SIZE),
+            f(control_region::STATUS_OFFSET),
+            f(control_region::STATUS_SIZE),
+            f(control_region::FLAGS),
+            f(control_region::RESERVED1),
+        ],
+        control_region::LEN,
+    );
+    assert_eq!(
+        control_region::LEN_SHORT,
+        control_region::WINDOW_SIZE.offset()
+    );
+    with_header(
+        "block window",
+        &[
+            f(block_window::REGION_INDEX),
+            f(block_window::WINDOWS),
+            f(block_window::OFFSET),
+            f(block_window::SIZE),
+            f(block_window::CAPACITY),
+            f(block_window::START_ADDRESS),
+        ],
+        block_window::LEN,
+    );
+    with_header(
+        "flush",
+        &[
+            f(flush::DEVICE_HANDLE),
+            f(flush::HINT_COUNT),
+            f(flush::RESERVED),
+        ],
+        flush::LEN,
+    );
+    assert_eq!(flush::HINT_ADDRESS.offset(), flush::LEN);
+    with_header(
+        "capabilities",
+        &[
+            f(capabilities::HIGHEST_CAPABILITY),
+            f(capabilities::RESERVED),
+            f(capabilities::CAPABILITIES),
+            f(capabilities::RESERVED2),
+        ],
+        capabilities::LEN,
+    );
+}
+
+/// The array elements of the variable-length structures follow one another.
+#[test]
+fn layout_elements_follow_one_another() {
+    use nvmock_model::nfit::layout::*;
+    let e = |k| element(interleave::LINE_OFFSET, k).map(|f| f.offset());
+    assert_eq!(e(0), Some(interleave::LEN));
+    assert_eq!(e(3), Some(interleave::LEN + 12));
+    let h = |k| element(flush::HINT_ADDRESS, k).map(|f| f.offset());
+    assert_eq!(h(2), Some(flush::LEN + 16));
+    assert_eq!(element(flush::HINT_ADDRESS, usize::MAX), None);
+}

@@ -250,10 +250,10 @@ pub mod smbios {
 
     /// `reserved`, zero.
     pub const RESERVED: Field<u32> = Field::at(4);
-    /// Where `data` starts.
-    pub const DATA: usize = 8;
+    /// `data[0]`: the SMBIOS data, bytes to the end of the structure.
+    pub const DATA: Field<u8> = Field::at(8);
     /// Length before the data.
-    pub const LEN: usize = DATA;
+    pub const LEN: usize = DATA.offset();
 }
 
 /// `struct acpi_nfit_control_region`: an NVDIMM control region.

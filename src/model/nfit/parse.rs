@@ -255,7 +255,7 @@ impl<'a> Structures<'a> {
             ty::SPA => Structure::Spa(spa(s).ok_or(bad_len)?),
             ty::MEMDEV if n == memdev_f::LEN => Structure::Memdev(memdev(s)),
             ty::INTERLEAVE => Structure::Interleave(interleave(s).ok_or(bad_len)?),
-            ty::SMBIOS => Structure::Smbios(s.get(smbios::DATA..).ok_or(bad_len)?),
+            ty::SMBIOS => Structure::Smbios(s.get(smbios::DATA.offset()..).ok_or(bad_len)?),
             ty::CONTROL_REGION => Structure::ControlRegion(dcr(s).ok_or(bad_len)?),
             ty::BLOCK_WINDOW if n == bdw_f::LEN => Structure::BlockWindow(bdw(s)),
             ty::FLUSH => Structure::Flush(flush(s).ok_or(bad_len)?),

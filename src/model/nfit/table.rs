@@ -182,7 +182,7 @@ impl Topology<'_> {
         }
         for blob in self.smbios {
             let s = out.start(ty::SMBIOS, smbios::LEN + blob.len());
-            put(s, smbios::DATA, blob);
+            put(s, smbios::DATA.offset(), blob);
         }
         for dcr in self.control_regions {
             if let Some(dimm) = self.dimm(dcr.dimm) {
