@@ -10,10 +10,11 @@ S := scripts
 # The host crate is built with cargo from the PATH (rustup); the kernel uses /usr/bin/rustc.
 CARGO ?= cargo
 
-.PHONY: all setup kernel modules kunit run check models script-tests lint bench ndctl-test ndctl-compare clean help
+.PHONY: all setup kernel modules kunit quick run check models script-tests lint bench ndctl-test ndctl-compare clean help
 all: help
 
 help:
+	@echo "make quick    host tests + the UML KUnit suites only (the edit-build-test loop)"
 	@echo "make run      build the kernels and nvmock, run every suite on UML and x86_64, summary"
 	@echo "make check    the full test: models (cargo test, clippy, rustfmt) + make run"
 	@echo "make kunit    one arch (ARCH=um|x86_64): kernel, modules, boot, KUnit summary"
@@ -44,9 +45,18 @@ models:
 script-tests:
 	python3 -m unittest discover -s tests/scripts -p 'test_*.py'
 
+# Every shell script: the runner's (by their #! line, and the sourced *.sh), the guest's, CI's.
+SHELL_SCRIPTS = $(sort $(shell grep -lE '^#!(/usr)?/bin/(env )?(ba)?sh|^#!/bin/busybox sh' scripts/* 2>/dev/null) \
+	$(wildcard scripts/*.sh scripts/guest/*.sh) .ci/run)
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --quiet --all-targets -- -D warnings
+	shellcheck -x -P SCRIPTDIR $(SHELL_SCRIPTS)
+	@$(S)/suites check
+
+# The inner loop: host tests and the UML KUnit suites, no userspace checks (warm: < 60 s).
+quick: setup
+	@$(S)/run-all --quick
 
 run: setup
 	@$(S)/run-all $(ARCHES)

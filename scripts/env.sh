@@ -1,4 +1,5 @@
 # nvmock: shared environment for the scripts (sourced, not run).
+# shellcheck shell=bash disable=SC2034 # its variables are for the scripts that source it
 #
 # Inputs:  NVMOCK_CACHE (default ~/.cache/nvmock), ARCH (um or x86_64, default um),
 #          KDIR (optional: a developer's own configured and built kernel tree),

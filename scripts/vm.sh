@@ -1,13 +1,15 @@
 # nvmock: the test system, shared by scripts/boot (the suites) and scripts/bench (sourced
 # after env.sh, not run).
+# shellcheck shell=bash
 #
 # vm_prepare RUN: a fresh root in RUN/root (a hard-linked copy of scripts/rootfs's Debian
 #   root: the run only adds files, never edits the cache's), with the kernel's modules,
 #   nvmock's in updates/ (which depmod ranks first, so the relinked copies win over the
 #   production modules of the same name; the watermarks catch it if not), busybox, the
-#   static test tools and the init scripts' shell functions (/nvmock/lib.sh). Sets $root.
-#   The caller then writes $root/init. NVMOCK_ROOTFS=nvdimm takes scripts/rootfs's NVDIMM
-#   root (ndctl's test dependencies) instead of the default one.
+#   static test tools and the guest's scripts (scripts/guest/*.sh in /nvmock/, config/modules
+#   as /nvmock/modules). Every module config/modules lists for $ARCH must have been installed.
+#   Sets $root. The caller then writes $root/init. NVMOCK_ROOTFS=nvdimm takes scripts/rootfs's
+#   NVDIMM root (ndctl's test dependencies) instead of the default one.
 # vm_boot RUN CONSOLE APPEND [QEMU-ARGS...]: boots $ARCH on it with APPEND added to the kernel
 #   command line: UML with the root on hostfs, x86_64 under QEMU (KVM if a probe shows that
 #   it works here, else TCG) from an initramfs, QEMU-ARGS added to QEMU's. The console goes
@@ -15,11 +17,9 @@
 #   UML, kvm or tcg). NVMOCK_VM_TIMEOUT (seconds, default 900) bounds a TCG run; QEMU-ARGS
 #   may give another -m (the last one counts).
 
-# The relinked NVDIMM stack (x86_64), as tools-testing/Kbuild builds it.
-NVMOCK_NVDIMM_MODULES="libnvdimm nd_pmem nd_btt nd_e820 nfit device_dax dax_pmem"
-
 vm_prepare() {
 	local run=$1 mo=$MODDIR rootfs release ilog m
+	# shellcheck disable=SC2086 # NVMOCK_ROOTFS: no argument when unset
 	rootfs=$("$NVMOCK_ROOT/scripts/rootfs" ${NVMOCK_ROOTFS:-})
 	root=$run/root
 	rm -rf "$run" && mkdir -p "$run" && cp -al "$rootfs" "$root" && mkdir -p "$root"/{proc,sys,dev,tmp}
@@ -29,14 +29,15 @@ vm_prepare() {
 		|| { tail -20 "$ilog" >&2; die "modules_install failed (log: $ilog)"; }
 	make -C "$KBUILD" M="$NVMOCK_ROOT" MO="$mo" "${MAKEVARS[@]}" INSTALL_MOD_PATH="$root" INSTALL_MOD_DIR=updates \
 		INSTALL_MOD_STRIP=1 modules_install >>"$ilog" 2>&1 || { tail -20 "$ilog" >&2; die "installing nvmock modules failed (log: $ilog)"; }
-	local mods="mock/nvmock_iomap mock/nvmock_dma tools-testing/phram tools-testing/nvme-core tools-testing/nvme src/modules/nvmock"
-	[ "$ARCH" = x86_64 ] && mods+=" mock/nvmock_nfit src/modules/nfit_test src/modules/nvmock_nvdimm $(printf 'tools-testing/%s ' $NVMOCK_NVDIMM_MODULES)"
+	local mods
+	mods=$("$NVMOCK_ROOT/scripts/suites" modules "$ARCH" | awk '{print $2}') || die "config/modules is inconsistent (above)"
 	for m in $mods; do
 		[ -f "$root/lib/modules/$release/updates/$m.ko" ] || die "nvmock module $m.ko was not installed (log: $ilog)"
 	done
 	depmod -b "$root" "$release" || die "depmod failed"
 	cp /bin/busybox "$root/bin/busybox"
-	mkdir -p "$root/nvmock" && cp "$NVMOCK_ROOT/scripts/guest/lib.sh" "$root/nvmock/lib.sh"
+	mkdir -p "$root/nvmock" && cp "$NVMOCK_ROOT"/scripts/guest/*.sh "$root/nvmock/"
+	cp "$NVMOCK_ROOT/config/modules" "$root/nvmock/modules"
 	# The test system's own tools, static so they run on UML (a host process) and in the guest.
 	gcc -static -O2 -Wall -Werror -o "$root/bin/nvme-passthru" "$NVMOCK_ROOT/scripts/guest/nvme-passthru.c" \
 		|| die "building scripts/guest/nvme-passthru.c failed"
@@ -48,6 +49,7 @@ vm_boot() {
 	case "$ARCH" in
 	um)
 		accel=native
+		# shellcheck disable=SC2086 # APPEND: kernel parameters, one word each
 		timeout 600 "$KBUILD/linux" mem=768M rootfstype=hostfs rootflags="$run/root" rw init=/init $append \
 			</dev/null >"$console" 2>&1 || true
 		;;

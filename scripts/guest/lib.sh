@@ -1,5 +1,6 @@
 # nvmock: shell functions for the test system's init scripts (busybox sh; sourced from
 # /nvmock/lib.sh, where scripts/vm.sh installs it).
+# shellcheck shell=sh
 
 # guest_mounts: /proc, /sys and /dev; without devtmpfs (UML's kernels), the nodes the init
 # scripts use.
@@ -14,11 +15,11 @@ guest_mounts() {
 # nvme_find SERIAL: waits for the controller with serial number SERIAL and its namespace's
 # block device; sets $ctrl (sysfs) and $dev (name), or prints a failure and returns 1.
 nvme_find() {
-	i=0 ctrl= dev=
+	i=0 ctrl='' dev=''
 	while [ -z "$ctrl" ] && [ $i -lt 200 ]; do
 		for c in /sys/class/nvme/nvme*; do
 			# The serial number is space-padded to 20 characters.
-			[ "$(tr -d ' ' <$c/serial 2>/dev/null)" = "$1" ] && ctrl=$c
+			[ "$(tr -d ' ' <"$c"/serial 2>/dev/null)" = "$1" ] && ctrl=$c
 		done
 		[ -n "$ctrl" ] || { sleep 0.1; i=$((i + 1)); }
 	done
@@ -27,12 +28,119 @@ nvme_find() {
 	while [ -z "$dev" ] && [ $i -lt 200 ]; do
 		for b in /sys/block/nvme*; do
 			# device/ is the controller, or the NVM subsystem with native multipath.
-			[ "$(tr -d ' ' <$b/device/serial 2>/dev/null)" = "$1" ] && dev=${b##*/}
+			[ "$(tr -d ' ' <"$b"/device/serial 2>/dev/null)" = "$1" ] && dev=${b##*/}
 		done
 		[ -n "$dev" ] || { sleep 0.1; i=$((i + 1)); }
 	done
 	[ -n "$dev" ] || { echo "nvmock-init: FAILED: no block device for $ctrl"; return 1; }
 	# UML's test kernel has no devtmpfs: make the node from sysfs when it is missing.
-	[ -b /dev/$dev ] || mknod /dev/$dev b $(tr ':' ' ' </sys/block/$dev/dev)
-	echo "nvmock-init: $ctrl ($1): model '$(cat $ctrl/model | tr -s ' ')', namespace /dev/$dev"
+	# shellcheck disable=SC2046 # major and minor: two words
+	[ -b "/dev/$dev" ] || mknod "/dev/$dev" b $(tr ':' ' ' <"/sys/block/$dev/dev")
+	echo "nvmock-init: $ctrl ($1): model '$(tr -s ' ' <"$ctrl/model")', namespace /dev/$dev"
+}
+
+# count PATH...: how many of the paths exist (for a glob that may match nothing).
+count() {
+	n=0
+	for p in "$@"; do [ -e "$p" ] && n=$((n + 1)); done
+	echo $n
+}
+
+# phase NAME: marks the end of a phase of the run with the guest's uptime, for the runner's
+# timing table ("nvmock-init: phase NAME at SECONDS").
+phase() {
+	read -r up _ </proc/uptime
+	echo "nvmock-init: phase $1 at $up"
+}
+
+# The load plan, /nvmock/plan (scripts/suites plan ARCH MODE, from config/modules): one line per
+# module, in load order: NAME LOAD ROLE HELD FILTER PARAMS. LOAD is the group that loads it
+# (boot: init.sh before the checks; nvdimm: the NVDIMM area); HELD how many KUnit suites it
+# holds; FILTER the suites to run as it loads (* every one it holds, - none, else a
+# comma-separated list); PARAMS comma-separated module parameters (full runs) or -.
+
+# plan_has GROUP: whether the plan loads any module in GROUP.
+plan_has() {
+	grep -q "^[^ ]* $1 " /nvmock/plan
+}
+
+# plan_modules GROUP [ROLE] [suites|plain]: the names of GROUP's modules (of ROLE; holding
+# KUnit suites or not), in load order.
+plan_modules() {
+	awk -v g="$1" -v r="${2:-}" -v s="${3:-}" '$2 == g && (r == "" || $3 == r) &&
+		(s == "" || (s == "suites") == ($4 > 0)) {print $1}' /nvmock/plan
+}
+
+# kunit_glob GLOB: the suites (suite_glob[.test_glob]) the next module loads run; "*.*" is
+# KUnit's default, every suite. No newline: the parameter is taken as written.
+kunit_glob() {
+	printf '%s' "$1" > /sys/module/kunit/parameters/filter_glob \
+		|| echo "nvmock-init: FAILED: setting kunit.filter_glob to $1"
+}
+
+# plan_load_one NAME: loads NAME as its plan line says; 1 if a load failed. A module that is
+# to run only some of its suites loads once per suite under kunit.filter_glob, and is
+# unloaded in between; the last load keeps it (with its parameters) for the checks.
+plan_load_one() {
+	# shellcheck disable=SC2046 # the plan's fields are single words
+	set -- $(grep "^$1 " /nvmock/plan)
+	name=$1 filter=$5 params=
+	[ "$6" = - ] || params=$(echo "$6" | tr ',' ' ')
+	case "$filter" in
+	'*') globs='*.*' ;;
+	-) globs=nvmock-no-suite ;;
+	*) globs=$(echo "$filter" | tr ',' ' ') ;;
+	esac
+	last=${globs##* } rc=0
+	for g in $globs; do
+		kunit_glob "$g"
+		echo "nvmock-init: modprobe $name $params (kunit.filter_glob=$g)"
+		if [ "$g" = "$last" ]; then
+			# shellcheck disable=SC2086 # params: separate words
+			modprobe "$name" $params || { echo "nvmock-init: FAILED modprobe $name"; rc=1; }
+		else
+			modprobe "$name" || { echo "nvmock-init: FAILED modprobe $name"; rc=1; }
+			rmmod "$name" || echo "nvmock-init: FAILED rmmod $name"
+		fi
+	done
+	kunit_glob '*.*'
+	return $rc
+}
+
+# plan_load GROUP [ROLE] [suites|plain]: GROUP's modules (as plan_modules selects them), in
+# order; 1 if one failed to load.
+plan_load() {
+	rc=0
+	for m in $(plan_modules "$@"); do
+		plan_load_one "$m" || rc=1
+	done
+	return $rc
+}
+
+# plan_unload GROUP: GROUP's modules that are still loaded, in reverse order.
+plan_unload() {
+	for m in $(plan_modules "$1" | sed -n '1!G;h;$p'); do
+		grep -q "^$m " /proc/modules || continue
+		rmmod "$m" || echo "nvmock-init: FAILED rmmod $m"
+	done
+}
+
+# check_watermarks GROUP: every relinked module of GROUP must be nvmock's copy, not the
+# production module of the same name.
+check_watermarks() {
+	for w in $(plan_modules "$1" relinked); do
+		grep -qw "nvmock_watermark_$w" /proc/kallsyms || echo "nvmock-init: FAILED: $w is not the relinked copy"
+	done
+}
+
+# area_runs NAME: whether this run does the userspace checks of area NAME.
+area_runs() {
+	case " $NVMOCK_AREAS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# area_done NAME: an area's checks ran to their end (the runner requires this line of every
+# area the run was to do; a failed check still prints its own FAILED line).
+area_done() {
+	echo "nvmock-init: area $1 done"
 }

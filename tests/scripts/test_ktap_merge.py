@@ -63,6 +63,18 @@ class Merge(unittest.TestCase):
         self.assertEqual(km.merge(['Linux version 7.3', 'init: done']),
                          ['KTAP version 1', '1..0'])
 
+    def test_a_lost_suite_keeps_the_planned_count(self):
+        # Two suites planned, one printed: the plan stays 2, so kunit.py parse reports the
+        # missing one instead of accepting a shorter plan.
+        console = ['KTAP version 1', '1..1'] + suite('a', [True]) + ['ok 1 a']
+        self.assertEqual(km.merge(console, plan=2)[:2], ['KTAP version 1', '1..2'])
+        self.assertEqual(km.merge(console)[:2], ['KTAP version 1', '1..1'])
+
+    def test_more_results_than_planned_raise_the_plan(self):
+        console = ['KTAP version 1', '1..2'] + suite('a', [True]) + ['ok 1 a'] + \
+            suite('b', [True]) + ['ok 2 b']
+        self.assertEqual(km.merge(console, plan=1)[1], '1..2')
+
 
 if __name__ == '__main__':
     unittest.main()

@@ -1,0 +1,62 @@
+# nvmock: the NVDIMM area of the test system's checks (busybox sh; sourced by init.sh from
+# /nvmock/nvdimm.sh; x86_64, the only arch with ACPI NFIT): nvmock's nfit_test on the relinked
+# stack, the buses and DIMMs as ndctl's tests look for them, data through a pmem namespace,
+# then the NVDIMM KUnit suites (nvmock_nvdimm), and everything unloaded again. Uses nvme.sh's
+# nvme_data. (ndctl's own suite: make ndctl-test.)
+# shellcheck shell=sh
+
+nvdimm_check() {
+	# No udev here to load drivers by modalias: the plan's order (the namespace drivers
+	# before nfit_test). The modules that hold KUnit suites come after the buses' checks.
+	plan_load nvdimm "" plain || return
+	check_watermarks nvdimm
+	providers=$(cat /sys/bus/nd/devices/ndbus*/provider | sort | tr '\n' ' ')
+	[ "$providers" = "nfit_test.0 nfit_test.1 " ] && echo "nvmock-init: nvdimm: buses $providers" \
+		|| echo "nvmock-init: FAILED: NVDIMM bus providers are '$providers'"
+	d=/sys/devices/platform/nfit_test.1/nfit_test_dimm/test_dimm5
+	[ "$(cat $d/handle 2>/dev/null)" = 0x10000 ] || echo "nvmock-init: FAILED: $d/handle is '$(cat $d/handle 2>&1)'"
+	echo -5 > $d/fail_cmd_code && [ "$(cat $d/fail_cmd_code)" = -5 ] \
+		|| echo "nvmock-init: FAILED: $d/fail_cmd_code did not take -5"
+	echo 1 > $d/fail_cmd_code 2>/dev/null && echo "nvmock-init: FAILED: fail_cmd_code accepted 1"
+	echo 0 > $d/fail_cmd_code
+	# nfit_test.0's DIMMs have Intel security and firmware update; the bus activates
+	# firmware. A DIMM without a passphrase has nothing to lock.
+	d=/sys/devices/platform/nfit_test.0/nfit_test_dimm/test_dimm0
+	echo 1 > $d/lock_dimm 2>/dev/null && echo "nvmock-init: FAILED: $d/lock_dimm locked a DIMM without a passphrase"
+	n=$(grep -lx disabled /sys/bus/nd/devices/nmem*/security 2>/dev/null | wc -l)
+	fwa=$(cat /sys/bus/nd/devices/ndbus*/firmware/activate 2>/dev/null | tr '\n' ' ')
+	[ "$n" -ge 4 ] && echo "nvmock-init: nvdimm: $n DIMMs with security disabled; firmware activation: $fwa" \
+		|| echo "nvmock-init: FAILED: $n DIMMs report security 'disabled', nfit_test.0 has 4"
+	[ "$fwa" = "idle " ] || echo "nvmock-init: FAILED: bus firmware activation is '$fwa', not one bus idle"
+	echo "nvmock-init: nvdimm: $(count /sys/bus/nd/devices/nmem*) DIMMs," \
+		"$(count /sys/bus/nd/devices/region*) regions, pmem: $(cd /sys/block && echo pmem*)"
+	# nfit_test.0 hot-plugs DIMM 0x1000 through _FIT once probed. Linux 7.3's NFIT driver
+	# ORs the flags of a DIMM's mappings into its stored copy of one of them, so a _FIT
+	# that repeats nfit_test.0's mappings with differing flags no longer matches, and the
+	# merge is refused (as with the kernel's C nfit_test): either outcome is the driver's.
+	if grep -lqx 0x1000 /sys/bus/nd/devices/nmem*/nfit/handle 2>/dev/null; then
+		echo "nvmock-init: nvdimm: hot-plugged DIMM 0x1000 present"
+	elif dmesg | grep -q "nfit_test.0: failed to merge updated NFIT"; then
+		echo "nvmock-init: nvdimm: _FIT hot plug evaluated; the driver refused the merge"
+	else
+		echo "nvmock-init: FAILED: nfit_test.0's _FIT hot plug never reached the driver"
+	fi
+	pmem=
+	for b in /sys/block/pmem*; do [ -e "$b" ] && pmem=${b##*/} && break; done
+	if [ -n "$pmem" ]; then
+		# shellcheck disable=SC2046 # major and minor: two words
+		[ -b "/dev/$pmem" ] || mknod "/dev/$pmem" b $(tr ':' ' ' <"/sys/block/$pmem/dev")
+		nvme_data "$pmem" 8
+	else
+		echo "nvmock-init: FAILED: no pmem block device on the emulated buses"
+	fi
+	# nfit_test unloads only once no region is enabled (ndctl disable-region does this).
+	for r in /sys/bus/nd/drivers/nd_region/region*; do
+		[ -e "$r" ] && echo "${r##*/}" > /sys/bus/nd/drivers/nd_region/unbind
+	done
+	rmmod nfit_test || echo "nvmock-init: FAILED rmmod nfit_test"
+	# The NVDIMM KUnit suites build their own buses on the same stack as they load.
+	plan_load nvdimm "" suites
+	plan_unload nvdimm
+	area_done nvdimm
+}
