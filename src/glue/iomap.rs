@@ -22,7 +22,12 @@ const NVMOCK_MISS: c_int = 1;
 /// `PCIBIOS_DEVICE_NOT_FOUND`, what a config access to a removed device returns.
 pub(crate) const PCIBIOS_DEVICE_NOT_FOUND: c_int = 0x86;
 
-/// Mirror of `struct nvmock_iomap_ops` in `mock/nvmock_iomap.h`; the shim checks `size`.
+/// The C glue's structures, for the layout checks of the mirrors (here and in `nfit/`).
+#[path = "c_types.rs"]
+pub(crate) mod c_types;
+
+/// Mirror of `struct nvmock_iomap_ops` in `mock/nvmock_iomap.h`; the shim checks `size`,
+/// the build every field's offset and width (the `check_mirror!` below).
 #[repr(C)]
 struct Ops {
     size: u32,
@@ -38,6 +43,10 @@ struct Ops {
     base: u64,
     shim: *mut c_void,
 }
+
+c_types::check_mirror!(Ops => c_types::c::nvmock_iomap_ops {
+    size, name, span, ctx, map, unmap, request, release, cfg_read, cfg_write, base, shim,
+});
 
 extern "C" {
     fn nvmock_iomap_register(ops: *mut Ops) -> c_int;

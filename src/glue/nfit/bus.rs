@@ -9,7 +9,10 @@
 //! A bus is described by a [`BusDesc`] (data, validated when the bus is created); its state
 //! lives in the bus, under one mutex.
 
-use crate::glue::iomap::{IoMock, Region};
+use crate::glue::iomap::{
+    c_types::{c, check_mirror},
+    IoMock, Region,
+};
 use crate::model::nfit::{
     ars::{Ars, Scrub, MAX_ARS_RECORDS},
     dsm::{self, DsmError, Event, FailControl, Target},
@@ -48,7 +51,8 @@ const PAGE: u64 = kernel::page::PAGE_SIZE as u64;
 /// How long a scrub takes in virtual time: nfit_test's one second.
 pub(crate) const SCRUB_NS: u64 = 1_000_000_000;
 
-/// Mirror of `struct nvmock_nfit_ops` in `mock/nvmock_nfit.h`; the glue checks `size`.
+/// Mirror of `struct nvmock_nfit_ops` in `mock/nvmock_nfit.h`; the glue checks `size`, the
+/// build every field's offset and width (the `check_mirror!` below).
 #[repr(C)]
 struct Ops {
     size: u32,
@@ -72,6 +76,12 @@ struct Ops {
     dimm_attr: unsafe extern "C" fn(*mut c_void, u32, c_int, bool, *mut c_long) -> c_int,
     glue: *mut c_void,
 }
+
+check_mirror!(Ops => c::nvmock_nfit_ops {
+    size, owner, ctx, id, nfit, nfit_len, hotplug_nfit, hotplug_len, handles, ndimms,
+    dimm_base, bus_cmd_force_en, bus_dsm_mask, bus_intel_mask, dimm_cmd_force_en, ctl,
+    dimm_attr, glue,
+});
 
 extern "C" {
     fn nvmock_nfit_add(ops: *mut Ops) -> c_int;
@@ -107,6 +117,8 @@ pub(crate) struct DaxInfo {
     /// device_dax drives it.
     pub(crate) bound: bool,
 }
+
+check_mirror!(DaxInfo => c::nvmock_nfit_dax { name, start, size, align, nr_range, bound });
 
 /// What one bus is: data, checked by [`NfitBus::new`].
 pub(crate) struct BusDesc {

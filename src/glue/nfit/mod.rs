@@ -3,3 +3,4 @@
 //! The emulated NVDIMM bus on the relinked ACPI NFIT driver.
 
 pub(crate) mod bus;
+mod layout;
