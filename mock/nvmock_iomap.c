@@ -28,6 +28,7 @@
 #define pr_fmt(fmt) "nvmock_iomap: " fmt
 
 #include <linux/acpi.h>
+#include <linux/atomic.h>
 #include <linux/device.h>
 #include <linux/io.h>
 #include <linux/memremap.h>
@@ -40,6 +41,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
+#include <linux/xarray.h>
 #ifdef CONFIG_INDIRECT_IOMEM
 #include <linux/logic_iomem.h>
 #endif
@@ -90,6 +92,29 @@ static int nvmock_map(u64 phys, u64 len, void **host)
 	return rc;
 }
 
+/* Unmaps of owner memory that nothing mapped, answered by the shim (see nvmock_unbalanced()). */
+static atomic_long_t nvmock_unbalanced_unmaps = ATOMIC_LONG_INIT(0);
+/* Unmaps no owner claimed, passed to the real iounmap()/memunmap(). */
+static atomic_long_t nvmock_real_unmaps = ATOMIC_LONG_INIT(0);
+
+/*
+ * An unmap of test memory that nothing maps: a second unmap of one mapping, or an unmap of
+ * an address no wrapper handed out. It is answered here and never reaches the real
+ * iounmap()/memunmap() (which would tear down, or WARN about, memory that is no ioremap()
+ * mapping). One error line per such unmap, with a fixed text the runner counts (not a WARN:
+ * a test provokes it on purpose), and a count tests read with nvmock_iomap_unmap_counts().
+ */
+static void nvmock_unbalanced(const char *fn, const volatile void *addr, unsigned long caller)
+{
+	atomic_long_inc(&nvmock_unbalanced_unmaps);
+	pr_err("unbalanced unmap of %p by %s() from %pS: not mapped, not passed on\n",
+	       (const void *)addr, fn, (void *)caller);
+}
+
+/*
+ * Asks each owner in turn about an unmap of @host; returns the first answer that is not
+ * NVMOCK_MISS: 0 (a mapping dropped) or -errno (the owner's memory, but not mapped).
+ */
 static int nvmock_unmap(const void *host)
 {
 	struct nvmock_owner *o;
@@ -188,8 +213,12 @@ static void nvmock_lio_copy_to(void *priv, unsigned int offset, const void *buff
 
 static void nvmock_lio_unmap(void *priv)
 {
-	if (nvmock_unmap(priv))
-		pr_warn("logic_iomem unmap of %px: no owner\n", priv);
+	/* Only live cookies get here (__wrap_iounmap()): the owner counted the mapping. */
+	int rc = nvmock_unmap(priv);
+
+	if (rc)
+		pr_err("logic_iomem unmap of %p: %s\n", priv,
+		       rc == NVMOCK_MISS ? "no owner" : "not mapped");
 }
 
 static const struct logic_iomem_ops nvmock_lio_ops = {
@@ -200,6 +229,52 @@ static const struct logic_iomem_ops nvmock_lio_ops = {
 	.copy_to = nvmock_lio_copy_to,
 	.unmap = nvmock_lio_unmap,
 };
+
+/*
+ * The logic_iomem cookies nvmock_lio_ioremap() handed out, by cookie: live until their
+ * __wrap_iounmap(), then retired until logic_iomem hands the same cookie out again. A
+ * cookie is only an index into logic_iomem's table of areas, which a second iounmap() would
+ * WARN about or, once the area is reused, tear down someone else's mapping: the retired
+ * entries let __wrap_iounmap() answer a second unmap itself.
+ */
+static DEFINE_XARRAY(nvmock_lio_cookies);
+#define NVMOCK_LIO_LIVE		xa_mk_value(1)
+#define NVMOCK_LIO_RETIRED	xa_mk_value(2)
+
+/* Records a cookie nvmock_lio_ioremap() returned as live; -ENOMEM if it cannot. */
+static int nvmock_lio_track(void __iomem *cookie)
+{
+	return xa_err(xa_store(&nvmock_lio_cookies, (unsigned long)cookie, NVMOCK_LIO_LIVE,
+			       GFP_KERNEL));
+}
+
+/* A cookie the real ioremap() returned is someone else's now, whatever it was before. */
+static void nvmock_lio_forget(void __iomem *cookie)
+{
+	if (cookie)
+		xa_erase(&nvmock_lio_cookies, (unsigned long)cookie);
+}
+
+/*
+ * __wrap_iounmap() of a logic_iomem cookie: true when it was handled here (a live cookie
+ * unmapped through logic_iomem, which reaches the owner through nvmock_lio_unmap(); or a
+ * retired one answered as unbalanced), false when the cookie is not nvmock's.
+ */
+static bool nvmock_lio_iounmap(volatile void __iomem *addr, unsigned long caller)
+{
+	void *old = xa_cmpxchg(&nvmock_lio_cookies, (unsigned long)addr, NVMOCK_LIO_LIVE,
+			       NVMOCK_LIO_RETIRED, GFP_ATOMIC);
+
+	if (old == NVMOCK_LIO_LIVE) {
+		iounmap(addr);
+		return true;
+	}
+	if (old == NVMOCK_LIO_RETIRED) {
+		nvmock_unbalanced("iounmap", (__force const volatile void *)addr, caller);
+		return true;
+	}
+	return false;
+}
 
 /*
  * The host address __wrap_ioremap() looked up, for nvmock_lio_map() to pick up while
@@ -229,8 +304,14 @@ static void __iomem *nvmock_lio_ioremap(u64 phys, unsigned long size, void *host
 	ret = ioremap(phys, size);	/* calls nvmock_lio_map() */
 	nvmock_lio_pending = NULL;
 	mutex_unlock(&nvmock_lio_lock);
-	if (!ret)
+	if (!ret) {
 		nvmock_unmap(host);
+		return NULL;
+	}
+	if (nvmock_lio_track(ret)) {
+		iounmap(ret);	/* reaches the owner through nvmock_lio_unmap() */
+		return NULL;
+	}
 	return ret;
 }
 
@@ -255,11 +336,18 @@ void __iomem *__wrap_ioremap(resource_size_t offset, unsigned long size)
 	void *host;
 
 	host = nvmock_lookup(offset, size, &real);
-	if (real)
-		return ioremap(offset, size);
 #ifdef CONFIG_INDIRECT_IOMEM
+	if (real) {
+		void __iomem *ret = ioremap(offset, size);
+
+		nvmock_lio_forget(ret);
+		return ret;
+	}
 	if (host)
 		return nvmock_lio_ioremap(offset, size, host);
+#else
+	if (real)
+		return ioremap(offset, size);
 #endif
 	return (void __iomem *)host;
 }
@@ -304,15 +392,27 @@ EXPORT_SYMBOL_GPL(__wrap_ioremap_cache);
  * __wrap_iounmap - iounmap() for relinked modules
  * @addr: a cookie from one of the ioremap wrappers
  *
- * Drops the owner's count of the mapping; cookies no owner handed out (and, on UML, every
- * logic_iomem cookie, whose unmap reaches the owner through nvmock_lio_unmap()) go to the
- * real iounmap().
+ * Drops the owner's count of the mapping (on UML through logic_iomem's iounmap(), which
+ * reaches the owner through nvmock_lio_unmap()). A cookie of owner memory that nothing
+ * maps any more (a second unmap) is answered here, reported and counted (see
+ * nvmock_unbalanced()), and never reaches the real iounmap(). Cookies no owner handed out
+ * go to the real iounmap().
  */
 void __wrap_iounmap(volatile void __iomem *addr)
 {
-	if (nvmock_unmap((__force const void *)addr) == 0)
+	int rc;
+
+#ifdef CONFIG_INDIRECT_IOMEM
+	if (nvmock_lio_iounmap(addr, _RET_IP_))
 		return;
-	iounmap(addr);
+#endif
+	rc = nvmock_unmap((__force const void *)addr);
+	if (rc == NVMOCK_MISS) {
+		atomic_long_inc(&nvmock_real_unmaps);
+		iounmap(addr);
+	} else if (rc) {
+		nvmock_unbalanced("iounmap", (__force const volatile void *)addr, _RET_IP_);
+	}
 }
 EXPORT_SYMBOL_GPL(__wrap_iounmap);
 
@@ -338,13 +438,20 @@ EXPORT_SYMBOL_GPL(__wrap_memremap);
  * __wrap_memunmap - memunmap() for relinked modules
  * @addr: an address from __wrap_memremap()
  *
- * Drops the owner's count of the mapping, or calls the real memunmap().
+ * Drops the owner's count of the mapping. Owner memory that nothing maps any more (a
+ * second unmap) is answered here, reported and counted (see nvmock_unbalanced()), and
+ * never reaches the real memunmap(). Addresses no owner has go to the real memunmap().
  */
 void __wrap_memunmap(void *addr)
 {
-	if (nvmock_unmap(addr) == 0)
-		return;
-	memunmap(addr);
+	int rc = nvmock_unmap(addr);
+
+	if (rc == NVMOCK_MISS) {
+		atomic_long_inc(&nvmock_real_unmaps);
+		memunmap(addr);
+	} else if (rc) {
+		nvmock_unbalanced("memunmap", addr, _RET_IP_);
+	}
 }
 EXPORT_SYMBOL_GPL(__wrap_memunmap);
 
@@ -655,6 +762,21 @@ int __wrap_remove_resource(struct resource *res)
 	return remove_resource(res);
 }
 EXPORT_SYMBOL_GPL(__wrap_remove_resource);
+
+/**
+ * nvmock_iomap_unmap_counts - what became of the unmaps that reached the shim
+ * @unbalanced: set to the unmaps of owner memory that nothing mapped, answered by the shim
+ *	(each also reported once in the log: "nvmock_iomap: unbalanced unmap of ...")
+ * @real: set to the unmaps no owner claimed, passed to the real iounmap()/memunmap()
+ *
+ * Both count from the module's load; a test compares them before and after.
+ */
+void nvmock_iomap_unmap_counts(u64 *unbalanced, u64 *real)
+{
+	*unbalanced = atomic_long_read(&nvmock_unbalanced_unmaps);
+	*real = atomic_long_read(&nvmock_real_unmaps);
+}
+EXPORT_SYMBOL_GPL(nvmock_iomap_unmap_counts);
 
 /**
  * nvmock_iomap_in_window - whether a range is fake physical memory

@@ -22,7 +22,12 @@ struct pci_dev;
  * @ctx: passed back to every op
  * @map: ioremap()/memremap() of [@phys, @phys + @len): 0 and *@host on a hit,
  *	NVMOCK_MISS when not ours, -errno when ours but refused
- * @unmap: iounmap()/memunmap() of an address @map returned: 0 or NVMOCK_MISS
+ * @unmap: iounmap()/memunmap() of @host: 0 when it dropped a mapping @map counted,
+ *	NVMOCK_MISS when @host is not in the owner's memory, -ENOENT when it is but nothing
+ *	maps it (an unbalanced unmap: a second one, or of an address @map never returned).
+ *	The shim never passes an address an owner answered to the real function: it reports
+ *	an unbalanced unmap once ("nvmock_iomap: unbalanced unmap of ...", an error line,
+ *	not a WARN) and counts it (nvmock_iomap_unmap_counts()).
  * @request: request_mem_region() of [@start, @start + @n): 0 (the shim then inserts the
  *	region in the resource tree), NVMOCK_MISS, or -errno
  * @release: undoes a successful @request: 0, NVMOCK_MISS or -errno
@@ -52,6 +57,7 @@ struct nvmock_iomap_ops {
 int nvmock_iomap_register(struct nvmock_iomap_ops *ops);
 bool nvmock_iomap_in_window(u64 start, u64 n);
 void *nvmock_iomap_translate(u64 phys, u64 len);
+void nvmock_iomap_unmap_counts(u64 *unbalanced, u64 *real);
 
 #ifdef __KERNEL__
 #include <linux/mm.h>

@@ -20,6 +20,16 @@ extern "C" {
     ) -> *mut bindings::resource;
     fn __wrap___release_region(parent: *mut bindings::resource, start: u64, n: u64);
     fn __wrap_pci_read_config_dword(dev: *const c_void, where_: c_int, val: *mut u32) -> c_int;
+    fn nvmock_iomap_unmap_counts(unbalanced: *mut u64, real: *mut u64);
+}
+
+/// The shim's unmap counts: unbalanced unmaps it answered, and unmaps it passed to the real
+/// `iounmap()`/`memunmap()`.
+fn unmap_counts() -> (u64, u64) {
+    let (mut unbalanced, mut real) = (0, 0);
+    // SAFETY: both out pointers are valid for writes.
+    unsafe { nvmock_iomap_unmap_counts(&mut unbalanced, &mut real) };
+    (unbalanced, real)
 }
 
 #[kernel::macros::kunit_tests(nvmock_iomap)]
@@ -72,6 +82,41 @@ mod tests {
         check!((got) == (0xdead_beef));
         // SAFETY: `p` came from `__wrap_ioremap`.
         unsafe { __wrap_iounmap(p) };
+        check!((mock.users(&r)?) == ((0, 0)));
+        check!((mock.remove(&r)?) == (Removal::Freed));
+        Ok(())
+    }
+
+    #[test]
+    fn unbalanced_unmap_is_answered() -> Result {
+        let mock = IoMock::new(c_str!("nvmock-test"), SPAN)?;
+        let r = mock.add(4096, 0x11)?;
+        let (unbalanced, real) = unmap_counts();
+        // SAFETY: the wrapper takes any address; this one is in `r`.
+        let p = unsafe { __wrap_ioremap(r.phys, 4096) };
+        check!(!p.is_null());
+        // SAFETY: `p` came from `__wrap_ioremap`.
+        unsafe { __wrap_iounmap(p) };
+        check!((mock.users(&r)?) == ((0, 0)));
+        check!((unmap_counts()) == ((unbalanced, real)));
+        // The second unmap of the same cookie: the shim answers it (on UML the cookie's
+        // logic_iomem area is already free), reports and counts it, and the real iounmap()
+        // never sees it.
+        // SAFETY: `p` is an unmapped cookie of test memory: the shim must not pass it on.
+        unsafe { __wrap_iounmap(p) };
+        check!((unmap_counts()) == ((unbalanced + 1, real)));
+        check!((mock.users(&r)?) == ((0, 0)));
+        // The same for memremap()/memunmap().
+        // SAFETY: the wrapper takes any address; this one is in `r`.
+        let q = unsafe { __wrap_memremap(r.phys, 4096, MEMREMAP_WB) };
+        check!((q.cast::<u8>()) == (r.host));
+        // SAFETY: `q` came from `__wrap_memremap`.
+        unsafe { __wrap_memunmap(q) };
+        check!((unmap_counts()) == ((unbalanced + 1, real)));
+        // SAFETY: `q` is owner memory nothing maps: the shim must not pass it on.
+        unsafe { __wrap_memunmap(q) };
+        check!((unmap_counts()) == ((unbalanced + 2, real)));
+        // Neither unbalanced unmap took a count from the range: it is free to go.
         check!((mock.users(&r)?) == ((0, 0)));
         check!((mock.remove(&r)?) == (Removal::Freed));
         Ok(())
