@@ -14,6 +14,12 @@ use kernel::{
     alloc::KVVec, bindings, error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque,
 };
 
+/// What only the KUnit suites ask of an owner (`src/kunit/access/iomap.rs`): a child module,
+/// so that it sees the owner's private state, built only into the modules with suites.
+#[cfg(nvmock_kunit)]
+#[path = "../kunit/access/iomap.rs"]
+mod kunit_access;
+
 /// Ranges one owner can hold.
 pub(crate) const RANGES: usize = 64;
 
@@ -67,22 +73,6 @@ pub(crate) struct Region {
     pub(crate) host: *mut u8,
 }
 
-impl Region {
-    /// The range's bytes.
-    ///
-    /// # Safety
-    ///
-    /// The range must stay registered (or mapped) while the slice is used, and nothing may
-    /// access those bytes through a mapping meanwhile (a driver's, or a device's user
-    /// mapping).
-    #[allow(dead_code)]
-    pub(crate) unsafe fn bytes(&self) -> &mut [u8] {
-        // SAFETY: `host` is `len` bytes of buffer while the range lives (see `Region`); the
-        // caller rules out other accesses.
-        unsafe { core::slice::from_raw_parts_mut(self.host, self.len) }
-    }
-}
-
 /// What a PCI device key (a `struct pci_dev` address) is answered with.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PciState {
@@ -107,11 +97,6 @@ impl Inject {
         self.hits = self.hits.saturating_add(1);
         self.hits == self.nth
     }
-
-    /// Hits failed so far: the `nth` one, once it has come.
-    fn failed(&self) -> u32 {
-        u32::from(self.nth != 0 && self.hits >= self.nth)
-    }
 }
 
 struct State {
@@ -122,6 +107,7 @@ struct State {
     /// PCI devices this owner answers for.
     pci: KVec<(usize, PciState)>,
     /// Buffers freed since creation (for tests: deferred frees happen at the last unmap).
+    #[cfg(nvmock_kunit)]
     freed: usize,
 }
 
@@ -169,6 +155,7 @@ impl IoMock {
                     inject: Inject::default(),
                     bufs,
                     pci: KVec::new(),
+                    #[cfg(nvmock_kunit)]
                     freed: 0,
                 }),
                 ops <- Opaque::ffi_init(move |p: *mut Ops| {
@@ -257,43 +244,12 @@ impl IoMock {
             .map_err(|e| Error::from_errno(errno(e)))?;
         if removal == Removal::Freed {
             st.bufs[r.handle.index()] = None;
-            st.freed += 1;
+            #[cfg(nvmock_kunit)]
+            {
+                st.freed += 1;
+            }
         }
         Ok(removal)
-    }
-
-    /// Current users (mappings, requested regions) of a range.
-    pub(crate) fn users(&self, r: &Region) -> Result<(u32, u32)> {
-        let st = self.state.lock();
-        let info = st
-            .reg
-            .info(r.handle)
-            .map_err(|e| Error::from_errno(errno(e)))?;
-        Ok((info.maps, info.requests))
-    }
-
-    /// Makes the `n`th map or region request that reaches this owner from now on fail
-    /// (`ENOMEM`, `EBUSY`); 0 turns injection off. Resets the counts of
-    /// [`IoMock::injected`].
-    #[allow(dead_code)]
-    pub(crate) fn fail_nth(&self, n: u32) {
-        self.state.lock().inject = Inject {
-            nth: n,
-            ..Inject::default()
-        };
-    }
-
-    /// Maps and region requests that reached this owner since [`IoMock::fail_nth`], and
-    /// how many of them were failed.
-    #[allow(dead_code)]
-    pub(crate) fn injected(&self) -> (u32, u32) {
-        let i = self.state.lock().inject;
-        (i.hits, i.failed())
-    }
-
-    /// Buffers freed so far.
-    pub(crate) fn freed(&self) -> usize {
-        self.state.lock().freed
     }
 
     /// Surprise-removes the PCI device whose `struct pci_dev` is at `dev`: its config reads
@@ -320,7 +276,10 @@ impl IoMock {
             Release::Dropped(_) => 0,
             Release::Freed(h) => {
                 st.bufs[h.index()] = None;
-                st.freed += 1;
+                #[cfg(nvmock_kunit)]
+                {
+                    st.freed += 1;
+                }
                 0
             }
             Release::NotHeld => ENOENT.to_errno(),

@@ -34,6 +34,12 @@ use kernel::{
     ThisModule,
 };
 
+/// What only the suites ask of a bus (`src/kunit/access/nfit_bus.rs`): a child module, so
+/// that it sees the bus's private state, built only into the module with the suites.
+#[cfg(nvmock_kunit)]
+#[path = "../../kunit/access/nfit_bus.rs"]
+pub(crate) mod kunit_access;
+
 /// `NVMOCK_NFIT_BUS`: the `->ctl` target of bus-scope commands.
 const TARGET_BUS: u32 = u32::MAX;
 /// `NFIT_NOTIFY_UC_MEMORY_ERROR`, raised on the bus.
@@ -88,19 +94,10 @@ extern "C" {
     fn nvmock_nfit_remove(ops: *mut Ops);
     fn nvmock_nfit_notify_bus(ops: *mut Ops, event: u32);
     fn nvmock_nfit_notify_dimm(ops: *mut Ops, idx: u32, event: u32);
-    fn nvmock_nfit_settle();
-    fn nvmock_nfit_label_index(
-        ops: *mut Ops,
-        idx: u32,
-        current: *mut c_int,
-        label_size: *mut c_int,
-    ) -> c_int;
-    fn nvmock_nfit_find_dax(ops: *mut Ops, out: *mut DaxInfo) -> c_int;
-    fn nvmock_nfit_badblocks(ops: *mut Ops, start: u64, len: u64) -> c_int;
-    fn nvmock_nfit_clear_poison(ops: *mut Ops, start: u64, len: u64) -> c_int;
 }
 
-/// A device-dax instance under a bus (`struct nvmock_nfit_dax`).
+/// A device-dax instance under a bus (`struct nvmock_nfit_dax`), for the suites.
+#[cfg(nvmock_kunit)]
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct DaxInfo {
@@ -118,6 +115,7 @@ pub(crate) struct DaxInfo {
     pub(crate) bound: bool,
 }
 
+#[cfg(nvmock_kunit)]
 check_mirror!(DaxInfo => c::nvmock_nfit_dax { name, start, size, align, nr_range, bound });
 
 /// What one bus is: data, checked by [`NfitBus::new`].
@@ -152,7 +150,6 @@ pub(crate) const COUNTED: usize = 16;
 
 /// How often each command reached a target, and how often it failed as a whole.
 #[derive(Clone, Copy, Default)]
-#[allow(dead_code)]
 pub(crate) struct Calls {
     /// Calls of each command number.
     pub(crate) calls: [u32; COUNTED],
@@ -204,69 +201,6 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Makes the commands in `mask` fail on DIMM `idx` with `code` (0: `-EIO`), as writing
-    /// its test_dimm `fail_cmd` and `fail_cmd_code` does.
-    #[allow(dead_code)]
-    pub(crate) fn fail(&mut self, idx: usize, mask: u64, code: i32) -> Result {
-        let d = self.dimms.get_mut(idx).ok_or(EINVAL)?;
-        d.fail = FailControl { mask, code };
-        Ok(())
-    }
-
-    /// Adds a media error (ARS finds it; clear error forgets it).
-    #[allow(dead_code)]
-    pub(crate) fn add_error(&mut self, start: u64, length: u64) -> Result {
-        self.ars
-            .errors_mut()
-            .add(start, length)
-            .map_err(|e| Error::from_errno(e.errno()))
-    }
-
-    /// DIMM `idx`'s label storage area.
-    #[allow(dead_code)]
-    pub(crate) fn label_mut(&mut self, idx: usize) -> Option<&mut [u8]> {
-        self.dimms.get_mut(idx).map(|d| &mut d.label[..])
-    }
-
-    /// Whether the bus's error list has an error overlapping `start..start + len`.
-    #[allow(dead_code)]
-    pub(crate) fn has_error(&self, start: u64, len: u64) -> bool {
-        self.ars.errors().overlapping(start, len)
-    }
-
-    /// Lowers the records one ARS Status returns to `n` (1 to the model's maximum), so that
-    /// the driver meets an overflow with few errors.
-    #[allow(dead_code)]
-    pub(crate) fn set_max_ars_records(&mut self, n: usize) -> Result {
-        self.ars
-            .set_max_records(n)
-            .map_err(|e| Error::from_errno(e.errno()))
-    }
-
-    /// Whether the driver's last ARS Status saw a finished scrub with all its records.
-    #[allow(dead_code)]
-    pub(crate) fn ars_settled(&self) -> bool {
-        self.ars_settled
-    }
-
-    /// The range of the last scrub the driver started (address, length).
-    #[allow(dead_code)]
-    pub(crate) fn last_scrub(&self) -> (u64, u64) {
-        self.ars.last_scrub()
-    }
-
-    /// The commands DIMM `idx` received.
-    #[allow(dead_code)]
-    pub(crate) fn dimm_calls(&self, idx: usize) -> Option<Calls> {
-        self.dimms.get(idx).map(|d| d.calls)
-    }
-
-    /// The bus commands received.
-    #[allow(dead_code)]
-    pub(crate) fn bus_calls(&self) -> Calls {
-        self.bus_calls
-    }
-
     /// Advances the virtual clock by the real time since the last command, times `scale`.
     fn tick(&mut self, scale: u32) {
         let now = Instant::<Monotonic>::now();
@@ -274,17 +208,6 @@ impl State {
         self.last = now;
         self.ars.advance(real.saturating_mul(u64::from(scale)));
     }
-}
-
-/// What [`NfitBus::new_with`]'s setup gets besides the state.
-#[allow(dead_code)]
-pub(crate) struct Prep<'a> {
-    /// The base the topology's addresses are relative to.
-    pub(crate) base: u64,
-    /// The owner of the bus's memory (for failure injection).
-    pub(crate) mem: &'a IoMock,
-    /// The bus's memory, which nobody maps yet.
-    pub(crate) regions: &'a [Region],
 }
 
 /// One bus, registered with the glue for its whole life.
@@ -346,17 +269,16 @@ impl NfitBus {
         desc: &'static BusDesc,
         scale: u32,
     ) -> Result<Pin<KBox<Self>>> {
-        Self::new_with(module, desc, scale, |_, _| Ok(()))
+        Self::create(module, desc, scale, |_| Ok(()))
     }
 
-    /// As [`NfitBus::new`], with `setup` run on the state before the bus probes (to fail
-    /// commands or plant media errors that the probe itself meets, or lay out what the
-    /// namespaces should find in the bus's memory).
-    pub(crate) fn new_with(
+    /// As [`NfitBus::new`], with `setup` run on the bus before it probes (the suites'
+    /// `new_with` plants failures and data there).
+    fn create(
         module: &'static ThisModule,
         desc: &'static BusDesc,
         scale: u32,
-        setup: impl FnOnce(&mut State, &Prep<'_>) -> Result,
+        setup: impl FnOnce(&Self) -> Result,
     ) -> Result<Pin<KBox<Self>>> {
         let mem = IoMock::new(desc.name, desc.span)?;
         let (base, _) = mem.span();
@@ -459,12 +381,7 @@ impl NfitBus {
             }),
             GFP_KERNEL,
         )?;
-        let prep = Prep {
-            base,
-            mem: &this.mem,
-            regions: &this.regions,
-        };
-        setup(&mut this.state.lock(), &prep)?;
+        setup(&*this)?;
         let ops = this.ops.get();
         // SAFETY: `this` is pinned, so `ctx` stays valid until `drop` removes the bus; the
         // buffers are heap allocations that live (unchanged) as long as `this`. `ops` is
@@ -484,109 +401,6 @@ impl NfitBus {
         // failure `drop` asks the glue to remove a bus it does not have, which it ignores.
         to_result(unsafe { nvmock_nfit_add(ops) })?;
         Ok(this)
-    }
-
-    /// The bus's test memory (for tests: poison, inspect).
-    #[allow(dead_code)]
-    pub(crate) fn regions(&self) -> &[Region] {
-        &self.regions
-    }
-
-    /// The owner of the bus's test memory.
-    #[allow(dead_code)]
-    pub(crate) fn memory(&self) -> &IoMock {
-        &self.mem
-    }
-
-    /// Runs `f` on the bus's state.
-    #[allow(dead_code)]
-    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        f(&mut self.state.lock())
-    }
-
-    /// How many ranges of the bus's memory a driver maps.
-    #[allow(dead_code)]
-    pub(crate) fn mapped_ranges(&self) -> Result<usize> {
-        let mut n = 0;
-        for r in self.regions() {
-            if self.memory().users(r)?.0 != 0 {
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
-    /// Whether nobody maps or holds any range of the bus's memory.
-    #[allow(dead_code)]
-    pub(crate) fn released(&self) -> Result<bool> {
-        for r in self.regions() {
-            if self.memory().users(r)? != (0, 0) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// Waits until libnvdimm has added and probed the regions, namespaces and claims it
-    /// queued (for this bus and any other).
-    #[allow(dead_code)]
-    pub(crate) fn settle(&self) {
-        // SAFETY: no preconditions; it sleeps, and the caller holds no lock.
-        unsafe { nvmock_nfit_settle() };
-    }
-
-    /// Which namespace index block the driver of DIMM `idx` took as current (`None`:
-    /// neither was valid), and the label size it settled on; `ENODEV` if no driver is
-    /// bound to the DIMM.
-    #[allow(dead_code)]
-    pub(crate) fn label_index(&self, idx: u32) -> Result<(Option<usize>, u32)> {
-        let (mut current, mut size): (c_int, c_int) = (0, 0);
-        // SAFETY: `ops` was initialised in `new`; the out pointers are valid for writes.
-        to_result(unsafe {
-            nvmock_nfit_label_index(self.ops.get(), idx, &mut current, &mut size)
-        })?;
-        Ok((usize::try_from(current).ok(), u32::try_from(size)?))
-    }
-
-    /// The first device-dax instance libnvdimm created under the bus, if any yet.
-    #[allow(dead_code)]
-    pub(crate) fn dax(&self) -> Option<DaxInfo> {
-        let mut out = DaxInfo {
-            name: [0; 32],
-            start: 0,
-            size: 0,
-            align: 0,
-            nr_range: 0,
-            bound: false,
-        };
-        // SAFETY: `ops` was initialised in `new`; `out` is valid for writes.
-        (unsafe { nvmock_nfit_find_dax(self.ops.get(), &mut out) } == 0).then_some(out)
-    }
-
-    /// Sectors of the first bad range libnvdimm records in `start..start + len` (0: none);
-    /// `ENODEV` if no region of the bus holds the range.
-    #[allow(dead_code)]
-    pub(crate) fn badblocks(&self, start: u64, len: u64) -> Result<u32> {
-        // SAFETY: `ops` was initialised in `new`.
-        let n = unsafe { nvmock_nfit_badblocks(self.ops.get(), start, len) };
-        to_result(n)?;
-        Ok(n as u32)
-    }
-
-    /// Clears poison in `start..start + len` through libnvdimm (`nvdimm_clear_poison()`),
-    /// as the pmem driver does when it writes over it.
-    #[allow(dead_code)]
-    pub(crate) fn clear_poison(&self, start: u64, len: u64) -> Result {
-        // SAFETY: `ops` was initialised in `new`.
-        to_result(unsafe { nvmock_nfit_clear_poison(self.ops.get(), start, len) })
-    }
-
-    /// Unbinds and deletes the bus now (dropping it does the same): afterwards libnvdimm
-    /// holds nothing of it, so its memory's users can be checked.
-    #[allow(dead_code)]
-    pub(crate) fn remove(&self) {
-        // SAFETY: `ops` was initialised in `new`; the glue ignores a second removal.
-        unsafe { nvmock_nfit_remove(self.ops.get()) };
     }
 
     /// Runs command `cmd` for `target` on `buf`; returns its result and, for a DIMM, the
