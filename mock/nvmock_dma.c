@@ -2,8 +2,7 @@
 /*
  * nvmock_dma: what an emulated bus-master needs from the kernel that Rust cannot call (the
  * helpers are inline or macros): the kernel address of memory a driver handed to the device
- * by DMA address, and raw spinlocks (which the bindings only reach as functions when
- * CONFIG_DEBUG_SPINLOCK makes them out-of-line).
+ * by DMA address. (Raw spinlocks are mock/nvmock_raw_lock.c.)
  *
  * nvmock's PCI host bridges have no IOMMU: their devices use direct DMA, where a DMA address
  * is a physical address (plus the device's DMA offset, if any). The emulated device then
@@ -14,7 +13,6 @@
 #include <linux/dma-direct.h>
 #include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/spinlock.h>
 
 /**
  * nvmock_dma_to_virt - kernel address of a DMA address range of @dev
@@ -41,41 +39,5 @@ void *nvmock_dma_to_virt(struct device *dev, dma_addr_t addr, size_t len)
 }
 EXPORT_SYMBOL_GPL(nvmock_dma_to_virt);
 
-/**
- * nvmock_raw_spin_lock_init - initialise a raw spinlock
- * @lock: the lock
- * @name: its lockdep name
- * @key: its lockdep class
- *
- * raw_spin_lock_init() with the caller's class instead of one per call site, so that each
- * Rust lock type gets its own class.
- */
-void nvmock_raw_spin_lock_init(raw_spinlock_t *lock, const char *name, struct lock_class_key *key)
-{
-#ifdef CONFIG_DEBUG_SPINLOCK
-	__raw_spin_lock_init(lock, name, key, LD_WAIT_SPIN);
-#else
-	*lock = (raw_spinlock_t)__RAW_SPIN_LOCK_UNLOCKED(*lock);
-#endif
-}
-EXPORT_SYMBOL_GPL(nvmock_raw_spin_lock_init);
-
-/** nvmock_raw_spin_lock_irqsave - raw_spin_lock_irqsave(); returns the saved flags */
-unsigned long nvmock_raw_spin_lock_irqsave(raw_spinlock_t *lock)
-{
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(lock, flags);
-	return flags;
-}
-EXPORT_SYMBOL_GPL(nvmock_raw_spin_lock_irqsave);
-
-/** nvmock_raw_spin_unlock_irqrestore - raw_spin_unlock_irqrestore() */
-void nvmock_raw_spin_unlock_irqrestore(raw_spinlock_t *lock, unsigned long flags)
-{
-	raw_spin_unlock_irqrestore(lock, flags);
-}
-EXPORT_SYMBOL_GPL(nvmock_raw_spin_unlock_irqrestore);
-
-MODULE_DESCRIPTION("nvmock: DMA address translation and raw spinlocks for emulated devices");
+MODULE_DESCRIPTION("nvmock: DMA address translation for emulated devices");
 MODULE_LICENSE("GPL");

@@ -13,10 +13,11 @@ use core::ops::{Deref, DerefMut};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::LockClassKey;
-use kernel::types::Opaque;
+use kernel::types::{NotThreadSafe, Opaque};
 
-// mock/nvmock_dma.c: raw spinlocks as functions in every configuration (without
-// CONFIG_DEBUG_SPINLOCK the kernel's are inline, out of the bindings' reach).
+// mock/nvmock_raw_lock.c (module nvmock_raw_lock): raw spinlocks as functions in every
+// configuration (without CONFIG_DEBUG_SPINLOCK the kernel's are inline, out of the bindings'
+// reach).
 extern "C" {
     fn nvmock_raw_spin_lock_init(
         lock: *mut bindings::raw_spinlock_t,
@@ -75,15 +76,35 @@ impl<T> RawSpinLock<T> {
         // SAFETY: `lock` is initialised (type invariant).
         let flags = unsafe { nvmock_raw_spin_lock_irqsave(self.lock.get()) };
         // INVARIANT: the lock is held until the guard drops.
-        RawGuard { lock: self, flags }
+        RawGuard {
+            lock: self,
+            flags,
+            _not_send: NotThreadSafe,
+        }
     }
 }
 
 /// Access to the data of a held [`RawSpinLock`]; releases it when dropped.
+///
+/// The guard is not [`Send`]: the lock was taken with interrupts disabled on this CPU, and
+/// must be released, and the saved interrupt state restored, by the same task on the same
+/// CPU. Moving a guard to another thread does not compile:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// fn give_away(lock: &RawSpinLock<u32>) {
+///     send(lock.lock()); // error: `*mut ()` cannot be sent between threads safely
+/// }
+/// ```
 pub(crate) struct RawGuard<'a, T> {
     lock: &'a RawSpinLock<T>,
     flags: kernel::ffi::c_ulong,
+    /// Makes the guard `!Send` (see above).
+    _not_send: NotThreadSafe,
 }
+
+// SAFETY: a shared guard only hands out `&T`, as a shared `&T` would: `T: Sync` suffices.
+unsafe impl<T: Sync> Sync for RawGuard<'_, T> {}
 
 impl<T> Deref for RawGuard<'_, T> {
     type Target = T;
