@@ -89,3 +89,9 @@ kunit-tree: setup
 # The same, and run it (kunit.py builds its own UML kernel in the cache).
 kunit-py: setup
 	@$(S)/kunit-tree --run
+
+# Mutation testing of the models (background work, hours for all of them): FILES='src/model/range.rs
+# src/model/nvme/*.rs' to restrict, TESTS=all|auto|<targets>, TIMEOUT=<s per mutant>; see scripts/mutants.
+.PHONY: mutants
+mutants:
+	@$(S)/mutants
