@@ -5,6 +5,7 @@
 
 use core::ffi::{c_int, c_void};
 use kernel::bindings;
+use crate::glue::nvme::pci_host::PciDev;
 use kernel::page::Page;
 use kernel::prelude::*;
 
@@ -69,13 +70,13 @@ unsafe fn find_child(
 /// The `dev_t` of the first NVMe namespace block device of PCI device `pdev`: the controller
 /// device `nvmeX` under the function, then `nvmeXnY` under it (`ngXnY`, the generic character
 /// device, is skipped). `None` until the driver has scanned the namespaces.
-pub(crate) fn nvme_namespace_devt(pdev: *mut bindings::pci_dev) -> Option<bindings::dev_t> {
+pub(crate) fn nvme_namespace_devt(pdev: &PciDev) -> Option<bindings::dev_t> {
     let is_ctrl = |n: &[u8]| n.starts_with(b"nvme") && !n[4..].contains(&b'n');
     let is_ns = |n: &[u8]| n.starts_with(b"nvme") && n[4..].contains(&b'n');
-    // SAFETY: the caller holds a reference to `pdev`; the controller device is a child of it
+    // SAFETY: `pdev` holds a reference to the device; the controller device is a child of it
     // and lives while the driver is bound, which it is during the lookup.
     unsafe {
-        let (_, ctrl) = find_child(&mut (*pdev).dev, &is_ctrl)?;
+        let (_, ctrl) = find_child(&raw mut (*pdev.as_ptr()).dev, &is_ctrl)?;
         let (devt, _) = find_child(ctrl, &is_ns)?;
         (devt != 0).then_some(devt)
     }

@@ -34,10 +34,14 @@ mod tests {
     use kernel::bindings;
     use kernel::prelude::*;
 
+    /// A configuration dword of the function; all ones while it is removed.
     fn cfg_read(dev: &NvmeDev, off: u16) -> u32 {
+        let Some(pdev) = dev.pdev() else {
+            return !0;
+        };
         let mut v = 0u32;
-        // SAFETY: `pdev` is live while `dev` is.
-        unsafe { bindings::pci_read_config_dword(dev.pdev(), off.into(), &mut v) };
+        // SAFETY: `pdev` holds a reference to the live device.
+        unsafe { bindings::pci_read_config_dword(pdev.as_ptr(), off.into(), &mut v) };
         v
     }
 
@@ -46,9 +50,11 @@ mod tests {
     }
 
     fn driver_name(dev: &NvmeDev) -> Option<&'static CStr> {
-        // SAFETY: `pdev` is live; a bound driver's name is static.
+        let pdev = dev.pdev()?;
+        // SAFETY: `pdev` holds a reference to the live device; a bound driver's name is
+        // static.
         unsafe {
-            let drv = (*dev.pdev()).driver;
+            let drv = (*pdev.as_ptr()).driver;
             if drv.is_null() {
                 None
             } else {
@@ -62,12 +68,13 @@ mod tests {
         let dev = NvmeDev::new(&Profile::default(), Instance::alloc()?)?;
         check!(cfg_read(&dev, PCI_VENDOR_ID) & 0xffff == 0x1b36);
         check!(cfg_read(&dev, PCI_CLASS_REVISION) >> 8 == 0x010802);
-        let (start, len) = pdev_bar(dev.pdev(), 0).expect("BAR0 is assigned");
+        let pdev = dev.pdev().ok_or(ENODEV)?;
+        let (start, len) = pdev_bar(pdev.as_ptr(), 0).ok_or(ENXIO)?;
         check!(len >= 0x4000);
         // BAR0 is naturally aligned.
         check!(start % len == 0);
         // SAFETY: `pdev` is live. INTx is routed.
-        check!(unsafe { (*dev.pdev()).irq } != 0);
+        check!(unsafe { (*pdev.as_ptr()).irq } != 0);
         Ok(())
     }
 
@@ -97,8 +104,9 @@ mod tests {
         )?;
         check!(wait_until(|| io_queue_live(&a)));
         check!(wait_until(|| io_queue_live(&b)));
-        let (sa, _) = pdev_bar(a.pdev(), 0).expect("assigned");
-        let (sb, _) = pdev_bar(b.pdev(), 0).expect("assigned");
+        let (pa, pb) = (a.pdev().ok_or(ENODEV)?, b.pdev().ok_or(ENODEV)?);
+        let (sa, _) = pdev_bar(pa.as_ptr(), 0).ok_or(ENXIO)?;
+        let (sb, _) = pdev_bar(pb.as_ptr(), 0).ok_or(ENXIO)?;
         check!(sa != sb);
         Ok(())
     }
@@ -116,7 +124,10 @@ mod tests {
 
     /// Waits until the namespace's block device is there (`want`) or gone.
     fn wait_ns(dev: &NvmeDev, want: bool) -> bool {
-        wait_until(|| crate::kunit::blk_io::nvme_namespace_devt(dev.pdev()).is_some() == want)
+        wait_until(|| dev.pdev()
+                .and_then(|p| crate::kunit::blk_io::nvme_namespace_devt(&p))
+                .is_some()
+                == want)
     }
 
     /// Namespace hot remove and hot add: the controller raises a Namespace Attribute Changed

@@ -27,7 +27,7 @@ pub(crate) fn pattern(seed: u64, buf: &mut [u8]) {
 /// up before `add_disk()` completes, and opening it fails with ENXIO until then.
 pub(crate) fn open_ns(dev: &NvmeDev) -> Result<BlockDev> {
     let mut opened = Err(ETIMEDOUT);
-    crate::kunit::nvme::wait_until(|| match nvme_namespace_devt(dev.pdev()) {
+    crate::kunit::nvme::wait_until(|| match dev.pdev().and_then(|p| nvme_namespace_devt(&p)) {
         None => false,
         Some(devt) => {
             opened = BlockDev::open(devt);
@@ -75,7 +75,7 @@ mod tests {
         let mut back = KVVec::from_elem(0u8, 1 << 20, GFP_KERNEL)?;
         for (i, &(off, len, ppb)) in cases.iter().enumerate() {
             let out = &mut out[..len];
-            pattern(off ^ (i as u64) << 40 ^ u64::from(id), out);
+            pattern(off ^ (i as u64) << 40 ^ u64::from(lba), out);
             bdev.transfer(true, off, out, ppb)
                 .inspect_err(|e| pr_err!("write of {} at {}: {:?}\n", len, off, e))?;
             let back = &mut back[..len];

@@ -15,26 +15,28 @@
 use kernel::prelude::*;
 
 /// The pure models, the same files the host crate builds.
+#[path = "../model"]
 pub(crate) mod model {
-    #[path = "../../model/le.rs"]
+    #[path = "le.rs"]
     #[allow(dead_code)]
     pub(crate) mod le;
-    #[path = "../../model/nfit/mod.rs"]
+    #[path = "nfit/mod.rs"]
     #[allow(dead_code, unreachable_pub, unused_imports)]
     pub(crate) mod nfit;
-    #[path = "../../model/range.rs"]
+    #[path = "range.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod range;
 }
 
 /// Kernel glue: the owner of the buses' test memory and the bus itself.
+#[path = "../glue"]
 pub(crate) mod glue {
     // The owner's memory half only: its PCI half, and what only nvmock's suites ask of it,
     // are nvmock's, which builds this file with no such allowance.
-    #[path = "../../glue/iomap.rs"]
+    #[path = "iomap.rs"]
     #[allow(dead_code)]
     pub(crate) mod iomap;
-    #[path = "../../glue/nfit/mod.rs"]
+    #[path = "nfit/mod.rs"]
     pub(crate) mod nfit;
 }
 

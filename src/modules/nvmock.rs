@@ -9,52 +9,57 @@
 use kernel::prelude::*;
 
 /// The pure models, the same files the host crate builds.
+#[path = "../model"]
 pub(crate) mod model {
-    #[path = "../../model/le.rs"]
+    #[path = "le.rs"]
     #[allow(dead_code)]
     pub(crate) mod le;
-    #[path = "../../model/nvme/mod.rs"]
+    #[path = "nvme/mod.rs"]
     #[allow(dead_code, unreachable_pub, unused_imports)]
     pub(crate) mod nvme;
-    #[path = "../../model/pcicfg.rs"]
+    #[path = "pcicfg.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod pcicfg;
-    #[path = "../../model/range.rs"]
+    #[path = "range.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod range;
 }
 
 /// Kernel glue: the owner of test memory, the emulated NVMe function and its host bridge.
+#[path = "../glue"]
 pub(crate) mod glue {
-    #[path = "../../glue/iomap.rs"]
+    #[path = "iomap.rs"]
     pub(crate) mod iomap;
-    #[path = "../../glue/nvme/mod.rs"]
+    #[path = "nvme/mod.rs"]
     pub(crate) mod nvme;
-    #[path = "../../glue/raw_lock.rs"]
+    #[path = "raw_lock.rs"]
     pub(crate) mod raw_lock;
-    #[path = "../../glue/soft_irq.rs"]
+    #[path = "soft_irq.rs"]
     pub(crate) mod soft_irq;
 }
 
 /// The suites (`src/kunit/`), run when the module loads, and their helpers.
+#[path = "../kunit"]
 mod kunit {
-    #[path = "../../kunit/check.rs"]
+    #[path = "check.rs"]
     #[macro_use]
     mod check;
-    #[path = "../../kunit/blk_io.rs"]
+    #[path = "blk_io.rs"]
     pub(crate) mod blk_io;
-    #[path = "../../kunit/iomap.rs"]
+    #[path = "iomap.rs"]
     mod iomap;
-    #[path = "../../kunit/model.rs"]
+    #[path = "model.rs"]
     mod model;
-    #[path = "../../kunit/nvme.rs"]
+    #[path = "nvme.rs"]
     pub(crate) mod nvme;
-    #[path = "../../kunit/nvme_fault.rs"]
+    #[path = "nvme_fault.rs"]
     mod nvme_fault;
-    #[path = "../../kunit/nvme_io.rs"]
+    #[path = "nvme_io.rs"]
     pub(crate) mod nvme_io;
+    #[path = "nvme_pci.rs"]
+    mod nvme_pci;
     #[cfg(CONFIG_X86)]
-    #[path = "../../kunit/phram.rs"]
+    #[path = "phram.rs"]
     mod phram;
 }
 

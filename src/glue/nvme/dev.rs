@@ -28,7 +28,7 @@ use crate::model::nvme::{
 };
 use crate::model::pcicfg::ConfigSpace;
 use crate::glue::nvme::instance::Instance;
-use crate::glue::nvme::pci_host::{pdev_bar, PciHost};
+use crate::glue::nvme::pci_host::{pdev_bar, PciDev, PciHost};
 use crate::glue::soft_irq::SoftIrq;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -334,13 +334,12 @@ pub(crate) struct Stats {
 ///
 /// # Invariants
 ///
-/// `dev` is function 00.0's device, with a reference held from creation until `drop`.
+/// `bus` is the state of the function's root bus, which tells the current `pci_dev`.
 #[pin_data(PinnedDrop)]
 struct Shared {
     #[pin]
     engine: Mutex<Engine>,
     bar: BarMem,
-    dev: *mut bindings::pci_dev,
     bus: kernel::sync::Arc<crate::glue::nvme::pci_host::BusData>,
     irq: SoftIrq,
     stats: Stats,
@@ -361,8 +360,6 @@ impl PinnedDrop for Shared {
         if let Err(e) = self.iomock.remove(&self.region) {
             pr_err!("nvme: removing BAR0 failed: {:?}\n", e);
         }
-        // SAFETY: the reference taken in `NvmeDev::new` (type invariant).
-        unsafe { bindings::pci_dev_put(self.dev) };
     }
 }
 
@@ -392,9 +389,16 @@ impl Shared {
             let pulled = shadow.pull(&self.bar, ctrl);
             let (mut p, mut raised) = (Default::default(), Raised(false));
             let was_ready = ctrl.state() == State::Ready;
-            if ctrl.has_work(0) {
-                // SAFETY: `dev` is live (type invariant).
-                let mut dma = Dma(unsafe { &mut (*self.dev).dev });
+            // DMA goes through the function as the PCI core has it now; while it is removed
+            // (sysfs remove, before a rescan) no driver can have commands outstanding, and
+            // the controller waits. Without Bus Master Enable in the Command register the
+            // function may not master the bus: as a real one, it fetches and completes
+            // nothing (doorbells are still seen) until the bit is set again.
+            let function = self.bus.function();
+            let master = self.bus.command() & crate::model::pcicfg::PCI_COMMAND_MASTER != 0;
+            if let (Some(f), true) = (&function, master && ctrl.has_work(0)) {
+                // SAFETY: `f` holds a reference to the live device.
+                let mut dma = Dma(unsafe { &raw mut (*f.as_ptr()).dev });
                 let mut timing = FaultTiming(&self.faults);
                 p = ctrl.process_timed(&mut dma, store, &mut raised, &mut timing, 0, BUDGET);
             }
@@ -520,10 +524,7 @@ impl NvmeDev {
             Ok(())
         })?;
         let region = region.ok_or(ENXIO)?;
-        let pdev = host.pdev();
         let bus = host.bus_data();
-        // SAFETY: `pdev` is live (the host holds a reference); this one is `Shared`'s.
-        unsafe { bindings::pci_dev_get(pdev) };
         let shared = KBox::pin_init(
             pin_init!(Shared {
                 engine <- kernel::new_mutex!(Engine {
@@ -537,7 +538,6 @@ impl NvmeDev {
                     ptr: region.host,
                     len: region.len,
                 },
-                dev: pdev,
                 bus,
                 irq,
                 stats: Stats::default(),
@@ -547,14 +547,7 @@ impl NvmeDev {
             }),
             GFP_KERNEL,
         );
-        let shared = match shared {
-            Ok(s) => s,
-            Err(e) => {
-                // SAFETY: the reference taken above; the initialiser did not keep it.
-                unsafe { bindings::pci_dev_put(pdev) };
-                return Err(e);
-            }
-        };
+        let shared = shared?;
         // SAFETY: `shared` is pinned and outlives the thread (see `drop`). The name format
         // takes one unsigned argument.
         let thread = unsafe {
@@ -576,9 +569,15 @@ impl NvmeDev {
         })
     }
 
-    /// The PCI function.
-    pub(crate) fn pdev(&self) -> *mut bindings::pci_dev {
-        self.shared.dev
+    /// The PCI function as the PCI core has it now, with a reference; `None` while it is
+    /// removed.
+    pub(crate) fn pdev(&self) -> Option<PciDev> {
+        self.shared.bus.function()
+    }
+
+    /// The virtual host bridge the function sits behind.
+    pub(crate) fn host(&self) -> Option<&PciHost> {
+        self.host.as_ref()
     }
 
     /// Runs `f` on the controller model, with the poller held off.

@@ -8,7 +8,16 @@
 //! free bus number. The bridge's only memory window is the device's span in nvmock's fake
 //! physical window, so the PCI core's resource assignment puts the BARs where the device's
 //! buffers are registered. The function's interrupt is INTx on a software interrupt line
-//! ([`crate::glue::soft_irq::SoftIrq`]), set before drivers can bind.
+//! ([`crate::glue::soft_irq::SoftIrq`]).
+//!
+//! Re-enumeration: the function can be removed and scanned again (`remove` and `rescan` in
+//! sysfs, or [`PciHost::remove_function`] and [`PciHost::rescan`]). A bus notifier of the
+//! bridge's own sees every `pci_dev` the PCI core adds to the root bus: before any driver can
+//! bind it gives the device the bridge's INTx line (so a rescanned function gets its
+//! interrupt, on x86 without the firmware's routing tables, which know nothing of this bus)
+//! and records it as the bus's current function, holding a reference until the PCI core
+//! deletes the device. Nothing keeps a removed `pci_dev`: [`BusData::function`] answers
+//! `None` while the function is removed.
 //!
 //! Lifetime: the bridge's sysdata is an [`Arc<BusData>`] whose reference the bridge drops in
 //! its release callback, so late users of the bus (a sysfs file held open after removal)
@@ -21,7 +30,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, SpinLock};
 use kernel::types::Opaque;
 
 /// What x86 reads through `bus->sysdata` (`struct pci_sysdata`): it must come first.
@@ -43,12 +52,44 @@ fn sysdata(domain: c_int) -> SysData {
 #[cfg(not(CONFIG_X86))]
 fn sysdata(_domain: c_int) -> SysData {}
 
+/// The function the PCI core has added to the root bus, if any.
+///
+/// # Invariants
+///
+/// Null, or a `pci_dev` of which this holds a reference.
+struct Function(*mut bindings::pci_dev);
+
+// SAFETY: a reference to a PCI device may be held and dropped from any thread.
+unsafe impl Send for Function {}
+
+/// A counted reference to a PCI device, dropped with this.
+///
+/// # Invariants
+///
+/// `0` is a live `pci_dev` of which this holds a reference.
+pub(crate) struct PciDev(*mut bindings::pci_dev);
+
+impl PciDev {
+    /// The device, live while `self` is.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::pci_dev {
+        self.0
+    }
+}
+
+impl Drop for PciDev {
+    fn drop(&mut self) {
+        // SAFETY: the reference this holds (type invariant).
+        unsafe { bindings::pci_dev_put(self.0) };
+    }
+}
+
 /// The state behind a bridge's `sysdata`.
 ///
 /// # Invariants
 ///
 /// `sysdata` is the first field (x86's `pci_domain_nr()` reads it through `bus->sysdata`).
-/// `busn` is only touched by the PCI core once the bridge is registered.
+/// `busn` is only touched by the PCI core once the bridge is registered. `nb` is registered
+/// on the PCI bus type from [`PciHost::new`] until [`PciHost`]'s `drop`, and only then.
 #[repr(C)]
 #[pin_data]
 pub(crate) struct BusData {
@@ -60,6 +101,14 @@ pub(crate) struct BusData {
     /// The bus number range of the root bus.
     #[pin]
     busn: Opaque<bindings::resource>,
+    /// The INTx line every function scanned on the bus gets.
+    irq: u32,
+    /// The bus notifier that sees the bus's functions come and go ([`notify`]).
+    #[pin]
+    nb: Opaque<bindings::notifier_block>,
+    /// The function as the PCI core added it; null while removed.
+    #[pin]
+    function: SpinLock<Function>,
 }
 
 impl BusData {
@@ -67,6 +116,72 @@ impl BusData {
     pub(crate) fn command(&self) -> u16 {
         self.cfg.lock().command()
     }
+
+    /// The function the PCI core has on the bus now, with a reference; `None` while it is
+    /// removed.
+    pub(crate) fn function(&self) -> Option<PciDev> {
+        let f = self.function.lock();
+        if f.0.is_null() {
+            return None;
+        }
+        // SAFETY: `f.0` is live: the slot holds a reference (invariant of `Function`).
+        unsafe { bindings::pci_dev_get(f.0) };
+        // INVARIANT: the reference just taken.
+        Some(PciDev(f.0))
+    }
+}
+
+/// The bridge's bus notifier: gives every function added to the root bus its INTx line
+/// before drivers may bind, and keeps [`BusData::function`] current.
+///
+/// # Safety
+///
+/// `nb` is the `nb` of a live [`BusData`], registered on the PCI bus type, so `data` is the
+/// `struct device` of a `pci_dev`.
+unsafe extern "C" fn notify(
+    nb: *mut bindings::notifier_block,
+    action: usize,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: per the safety requirements, `nb` is the `nb` field of a live `BusData`.
+    let bus_data = unsafe { &*kernel::container_of!(Opaque::cast_from(nb), BusData, nb) };
+    // SAFETY: a device of the PCI bus type is the `dev` of a `pci_dev`.
+    let pdev = unsafe { kernel::container_of!(data.cast::<bindings::device>(), bindings::pci_dev, dev) };
+    // SAFETY: the PCI core notifies about a live device whose `bus` is set.
+    let ours = unsafe { (*(*pdev).bus).sysdata } == (bus_data as *const BusData).cast_mut().cast();
+    if !ours {
+        return bindings::NOTIFY_DONE as c_int;
+    }
+    match action as bindings::bus_notifier_event {
+        bindings::bus_notifier_event_BUS_NOTIFY_ADD_DEVICE => {
+            // SAFETY: `pdev` is being added and no driver can bind it yet: its INTx line can
+            // be set. nvmock routes it, not the firmware: a zero `pin` keeps the arch's INTx
+            // routing (x86's ACPI _PRT lookup) away from it; `irq_managed` says the same.
+            unsafe {
+                (*pdev).irq = bus_data.irq;
+                (*pdev).pin = 0;
+                (*pdev).set_irq_managed(1);
+                bindings::pci_dev_get(pdev);
+            }
+            let old = core::mem::replace(&mut bus_data.function.lock().0, pdev);
+            if !old.is_null() {
+                // SAFETY: the reference the slot held (a device the core never deleted: not
+                // expected, but then this one is the current function).
+                unsafe { bindings::pci_dev_put(old) };
+            }
+        }
+        bindings::bus_notifier_event_BUS_NOTIFY_DEL_DEVICE => {
+            let mut f = bus_data.function.lock();
+            if f.0 == pdev {
+                f.0 = core::ptr::null_mut();
+                drop(f);
+                // SAFETY: the reference the slot held.
+                unsafe { bindings::pci_dev_put(pdev) };
+            }
+        }
+        _ => {}
+    }
+    bindings::NOTIFY_OK as c_int
 }
 
 // SAFETY: `busn` is only used by the PCI core under its own locking; the rest is `Sync`.
@@ -177,12 +292,11 @@ impl Drop for RescanLock {
 /// # Invariants
 ///
 /// `bus` is a root bus this owns, registered with the PCI core until `drop`; its sysdata is
-/// `data`. `bridge` is its host bridge, of which this holds the initial reference.
-/// `pdev` is its function 00.0, with a reference this holds.
+/// `data`, whose notifier is registered until `drop`. `bridge` is its host bridge, of which
+/// this holds the initial reference.
 pub(crate) struct PciHost {
     bridge: *mut bindings::pci_host_bridge,
     bus: *mut bindings::pci_bus,
-    pdev: *mut bindings::pci_dev,
     data: Arc<BusData>,
 }
 
@@ -194,7 +308,8 @@ unsafe impl Sync for PciHost {}
 impl PciHost {
     /// Creates a root bus whose memory window is `window` (a free, non-busy resource in
     /// iomem_resource that outlives the bus), scans function 00.0 with configuration space
-    /// `cfg`, assigns its BARs and gives it interrupt `irq`. `before_add` runs with the device
+    /// `cfg`, assigns its BARs and gives it (and every rescan of it) interrupt `irq`.
+    /// `before_add` runs with the device
     /// scanned and assigned, before drivers may bind: it sets up what the BARs' addresses
     /// must reach.
     pub(crate) fn new(
@@ -242,6 +357,15 @@ impl PciHost {
                         (*p).flags = bindings::IORESOURCE_BUS as _;
                     }
                 }),
+                irq,
+                nb <- Opaque::ffi_init(|p: *mut bindings::notifier_block| {
+                    // SAFETY: `p` is valid for writes; a zeroed notifier block is unlinked.
+                    unsafe {
+                        p.write(core::mem::zeroed());
+                        (*p).notifier_call = Some(notify);
+                    }
+                }),
+                function <- kernel::new_spinlock!(Function(core::ptr::null_mut()), "nvmock_pci_function"),
             }),
             GFP_KERNEL,
         );
@@ -267,6 +391,19 @@ impl PciHost {
             };
             return Err(ENOMEM);
         }
+        // SAFETY: `nb` is initialised and pinned in `data`, which outlives the registration
+        // (unregistered in `drop`, or below on failure).
+        let rc = unsafe { bindings::bus_register_notifier(&raw const bindings::pci_bus_type, data.nb.get()) };
+        if rc != 0 {
+            // SAFETY: `bridge` is fresh and not registered; it holds nothing yet.
+            unsafe { bindings::pci_free_host_bridge(bridge) };
+            #[cfg(CONFIG_PCI_DOMAINS)]
+            // SAFETY: as above.
+            unsafe {
+                bindings::pci_bus_release_emul_domain_nr(domain)
+            };
+            return Err(Error::from_errno(rc));
+        }
         let raw = Arc::into_raw(data.clone()).cast_mut();
         // SAFETY: `bridge` is a fresh, unregistered bridge we own. From here on, freeing it
         // (pci_free_host_bridge) releases `raw` and the domain through the release callback.
@@ -286,8 +423,12 @@ impl PciHost {
         // SAFETY: `bridge` is set up; on failure it is still ours to free.
         let rc = unsafe { bindings::pci_scan_root_bus_bridge(bridge) };
         if rc != 0 {
-            // SAFETY: not registered; releases `raw` and the domain.
-            unsafe { bindings::pci_free_host_bridge(bridge) };
+            // SAFETY: registered above; not registered as a bridge, so freeing releases `raw`
+            // and the domain.
+            unsafe {
+                bindings::bus_unregister_notifier(&raw const bindings::pci_bus_type, data.nb.get());
+                bindings::pci_free_host_bridge(bridge);
+            }
             return Err(Error::from_errno(rc));
         }
         // SAFETY: registered: `bus` is the root bus.
@@ -297,35 +438,38 @@ impl PciHost {
             bindings::pci_bus_size_bridges(bus);
             bindings::pci_bus_assign_resources(bus);
         }
-        // SAFETY: `bus` is live; takes a reference on success.
-        let pdev = unsafe { bindings::pci_get_slot(bus, 0) };
-        // INVARIANT: from here on `drop` removes the bus.
-        let this = PciHost {
-            bridge,
-            bus,
-            pdev,
-            data,
-        };
-        if pdev.is_null() {
-            return Err(ENODEV);
-        }
-        // SAFETY: `pdev` is scanned but not added, so no driver sees it: its INTx line can
-        // be set. nvmock routes it, not the firmware: a zero `pin` keeps the arch's INTx
-        // routing (x86's ACPI _PRT lookup) away from it; `irq_managed` says the same.
-        unsafe {
-            (*pdev).irq = irq;
-            (*pdev).pin = 0;
-            (*pdev).set_irq_managed(1);
-        }
-        before_add(pdev)?;
+        // INVARIANT: from here on `drop` removes the bus and unregisters the notifier.
+        let this = PciHost { bridge, bus, data };
+        // The notifier recorded the function as the core added it (scanned, with its INTx
+        // line, no driver yet).
+        let pdev = this.data.function().ok_or(ENODEV)?;
+        before_add(pdev.as_ptr())?;
         // SAFETY: `bus` is live and its devices are ready for drivers.
         unsafe { bindings::pci_bus_add_devices(bus) };
         Ok(this)
     }
 
-    /// The function 00.0.
-    pub(crate) fn pdev(&self) -> *mut bindings::pci_dev {
-        self.pdev
+    /// The function 00.0 as the PCI core has it now, with a reference; `None` while it is
+    /// removed.
+    pub(crate) fn pdev(&self) -> Option<PciDev> {
+        self.data.function()
+    }
+
+    /// Removes the function from the PCI core, as `/sys/bus/pci/devices/<bdf>/remove` does:
+    /// the driver unbinds and the `pci_dev` goes away. `ENODEV` if it is already removed.
+    pub(crate) fn remove_function(&self) -> Result {
+        let pdev = self.pdev().ok_or(ENODEV)?;
+        // SAFETY: `pdev` is live (the reference `pdev` holds); the call takes the rescan lock.
+        unsafe { bindings::pci_stop_and_remove_bus_device_locked(pdev.as_ptr()) };
+        Ok(())
+    }
+
+    /// Scans the root bus again, as `/sys/bus/pci/rescan` does, and returns how many devices
+    /// the PCI core found and added.
+    pub(crate) fn rescan(&self) -> u32 {
+        let _rescan = RescanLock::new();
+        // SAFETY: `bus` is registered (type invariant); the rescan lock is held.
+        unsafe { bindings::pci_rescan_bus(self.bus) }
     }
 
     /// The bus state, which outlives the bus for whoever holds it.
@@ -373,10 +517,11 @@ impl Drop for PciHost {
         unsafe {
             bindings::pci_stop_root_bus(self.bus);
             bindings::pci_remove_root_bus(self.bus);
-            if !self.pdev.is_null() {
-                bindings::pci_dev_put(self.pdev);
-            }
-            bindings::pci_free_host_bridge(self.bridge);
         }
+        // SAFETY: registered in `new` (type invariant). Removal deleted the function, and the
+        // notifier dropped its reference.
+        unsafe { bindings::bus_unregister_notifier(&raw const bindings::pci_bus_type, self.data.nb.get()) };
+        // SAFETY: the initial reference (type invariant); the bus is gone.
+        unsafe { bindings::pci_free_host_bridge(self.bridge) };
     }
 }
