@@ -155,6 +155,7 @@ mod queue;
 pub mod regs;
 mod shadow;
 mod status;
+pub mod timing;
 
 pub use admin::opcode as admin_opcode;
 pub use admin::{feature, AER_SLOTS};
