@@ -88,9 +88,9 @@ fn write_then_read_from_buffer_then_flash() {
     // 33_700, PCIe 34_700.
     assert_eq!(m.complete(&cmd(Op::Read, 0, 2 * K4, 30_000)), 34_700);
     // A read at 40_000 spanning written (unit 1) and unwritten (unit 2) data: 40_200; unit 1
-    // from flash: 41_200, 42_200, PCIe 42_700; unit 2 over PCIe at 40_200 waits for the link
-    // (free at 42_700): 43_200.
-    assert_eq!(m.complete(&cmd(Op::Read, K4, 2 * K4, 40_000)), 43_200);
+    // from flash: 41_200, 42_200, PCIe 42_700 (it took the link's time 40_200..40_700);
+    // unit 2 takes the link's time after it, 40_700..41_200, its data being ready: 42_700.
+    assert_eq!(m.complete(&cmd(Op::Read, K4, 2 * K4, 40_000)), 42_700);
     let c = m.counters();
     assert_eq!((c.reads, c.writes), (4, 1));
     assert_eq!((c.host_pages_written, c.nand_pages_written), (2, 2));
@@ -108,9 +108,17 @@ fn same_die_reads_queue_and_other_dies_overlap() {
     assert_eq!(m.complete(&cmd(Op::Read, 0, K4, t)), t + 2_600);
     // Unit 1, same die: die [t+1_100, t+2_100), channel [t+2_100, t+3_100), PCIe t+3_600.
     assert_eq!(m.complete(&cmd(Op::Read, K4, K4, t)), t + 3_600);
-    // Unit 2, die 1 on channel 1: die t+1_100, channel t+2_100, but PCIe is taken until
-    // t+3_600 (first come, first served): t+4_100.
-    assert_eq!(m.complete(&cmd(Op::Read, 2 * K4, K4, t)), t + 4_100);
+    // Unit 2, die 1 on channel 1: die t+1_100, channel t+2_100, PCIe t+2_600: the link's
+    // time is spent to t+1_100 by the first two (500 each from t+100), so it only waits for
+    // its data, not for the read from the busy die.
+    assert_eq!(m.complete(&cmd(Op::Read, 2 * K4, K4, t)), t + 2_600);
+    // Six 4 KiB reads of unwritten data arriving at t+200_100 share the link's bandwidth:
+    // the last ends 6 * 500 later.
+    let t = 200_000;
+    let last = (0..6)
+        .map(|i| m.complete(&cmd(Op::Read, (10 + i) * K4, K4, t)))
+        .max();
+    assert_eq!(last, Some(t + 100 + 3_000));
 }
 
 #[test]
@@ -321,10 +329,17 @@ fn pro970_preset_times() {
     let t = 1_000_000;
     assert_eq!(m.complete(&cmd(Op::Read, 0, K4, t)), t + 63_600);
     // 32 KiB read of a page holding one written unit: fw_read 30_490; the written unit from
-    // flash: 30_490 + 35_760 + 5_120 + 1_220 = 72_590; then the 7 unwritten units over PCIe:
-    // 7 * 4096 * 10^9 / 3.36e9 = 8_533.3 -> 8_534: 72_590 + 8_534 = 81_124.
+    // flash: 30_490 + 35_760 + 5_120 + 1_220 = 72_590; the 7 unwritten units cross the link
+    // meanwhile (7 * 4096 * 10^9 / 3.36e9 = 8_533.3 -> 8_534 after the unit's 1_220).
     let t = 2_000_000;
-    assert_eq!(m.complete(&cmd(Op::Read, 0, 8 * K4, t)), t + 81_124);
+    assert_eq!(m.complete(&cmd(Op::Read, 0, 8 * K4, t)), t + 72_590);
+    // A 128 KiB read of unwritten data right after it: the link's time is spent to
+    // t + 30_490 + 1_220 + 8_534 = t + 40_244; 32 * 4096 * 10^9 / 3.36e9 = 39_009.5 -> 39_010
+    // more from there (its arrival, t + 30_490 + 10, is earlier): t + 79_254.
+    assert_eq!(
+        m.complete(&cmd(Op::Read, 8 * K4, 32 * K4, t + 10)),
+        t + 79_254
+    );
 }
 
 #[test]

@@ -58,8 +58,11 @@
 //! # Simplifications
 //!
 //! Every resource (die, channel, each direction of the PCIe link) serves requests in the order
-//! the model sees them, so a transfer can wait behind one presented earlier that becomes ready
-//! later. Transfers are whole 4 KiB units. There is no read cache and no program suspend.
+//! the model sees them. A die is strictly sequential; a link is a bandwidth budget spent in
+//! that order from when a request arrives (the command's time after firmware for reads), with
+//! no transfer ending before its data is ready plus its transfer time (see `Link`), so a read
+//! from an idle die is not held up behind an earlier one from a busy die. Transfers are whole
+//! 4 KiB units. There is no read cache and no program suspend.
 //! Adding a command never makes another finish earlier as long as it does not move data
 //! another one reads (a write can change where later writes go, and so what they wait for).
 //!
@@ -343,6 +346,26 @@ const IDLE_DIE: Die = Die {
     free_blocks: 0,
 };
 
+/// A transfer link (a channel, or one direction of the PCIe link) as a bandwidth budget.
+///
+/// Requests take the link's time in the order they arrive, each for its transfer time `x`
+/// (the link's time is spent up to the field's value). A transfer also cannot end before its data is ready plus
+/// `x`. So a transfer waits for the ones that arrived before it as far as bandwidth goes (n
+/// transfers arriving together end no sooner than n × x after them), but not for their data
+/// (a read from a busy die does not hold up a later read from an idle one); two transfers may
+/// then overlap for a moment, which a real link's interleaved packets also do.
+#[derive(Clone, Copy, Debug)]
+struct Link(u64);
+
+impl Link {
+    /// Accounts a transfer of `x` ns that arrives at `arrival` with its data ready at
+    /// `ready`; returns when it ends.
+    fn pass(&mut self, arrival: u64, ready: u64, x: u64) -> u64 {
+        self.0 = add(arrival.max(self.0), x);
+        add(ready, x).max(self.0)
+    }
+}
+
 /// A program unit in the write buffer whose program ends at `end`.
 #[derive(Clone, Copy, Debug)]
 struct Pending {
@@ -367,9 +390,9 @@ pub struct Nand<T, const DIES: usize> {
     g: Geo,
     t: T,
     dies: [Die; DIES],
-    channels: [u64; DIES],
-    pcie_rd: u64,
-    pcie_wr: u64,
+    channels: [Link; DIES],
+    pcie_rd: Link,
+    pcie_wr: Link,
     wb: [Pending; WB_MAX_PAGES],
     wb_len: usize,
     /// Writes are taken into the buffer in order: the last one was taken then.
@@ -411,9 +434,9 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Nand<T, DIES> {
             g,
             t: table,
             dies,
-            channels: [0; DIES],
-            pcie_rd: 0,
-            pcie_wr: 0,
+            channels: [Link(0); DIES],
+            pcie_rd: Link(0),
+            pcie_wr: Link(0),
             wb: [Pending { end: 0, pu: NONE }; WB_MAX_PAGES],
             wb_len: 0,
             wb_clock: 0,
@@ -515,14 +538,14 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Nand<T, DIES> {
 
     // ---- resources ----
 
-    /// Moves `bytes` over channel `c` once the data is ready at `ready`; returns the end.
-    fn channel(&mut self, c: usize, ready: u64, bytes: u64) -> u64 {
+    /// Moves `bytes` over channel `c`: the request arrives at `arrival` and its data is
+    /// ready at `ready` (see [`Link`]); returns the end.
+    fn channel(&mut self, c: usize, arrival: u64, ready: u64, bytes: u64) -> u64 {
         let x = transfer_ns(bytes, self.p.channel_bw);
-        let Some(free) = self.channels.get_mut(c) else {
-            return add(ready, x);
-        };
-        *free = add(ready.max(*free), x);
-        *free
+        match self.channels.get_mut(c) {
+            Some(link) => link.pass(arrival, ready, x),
+            None => add(ready, x),
+        }
     }
 
     /// Keeps die `d` busy for `ns` from `ready` on (or from when it is free); returns the end.
@@ -534,23 +557,23 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Nand<T, DIES> {
         die.free_at
     }
 
-    /// Moves `bytes` over the PCIe link, device to host (`rd`) or host to device.
-    fn pcie(&mut self, rd: bool, ready: u64, bytes: u64) -> u64 {
+    /// Moves `bytes` over the PCIe link, device to host (`rd`) or host to device (see
+    /// [`Nand::channel`]).
+    fn pcie(&mut self, rd: bool, arrival: u64, ready: u64, bytes: u64) -> u64 {
         let x = transfer_ns(bytes, self.p.pcie_bw);
-        let free = if rd {
+        let link = if rd {
             &mut self.pcie_rd
         } else {
             &mut self.pcie_wr
         };
-        *free = add(ready.max(*free), x);
-        *free
+        link.pass(arrival, ready, x)
     }
 
     /// Sends program unit `pu` (global index) over its channel and programs it, from `ready`
     /// on; its write-buffer slot is held until the program ends, which is returned.
     fn program(&mut self, pu: u32, ready: u64) -> u64 {
         let d = self.die_of_block(pu / self.g.ppb);
-        let ch = self.channel(d % self.p.channels as usize, ready, self.g.pu_bytes);
+        let ch = self.channel(d % self.p.channels as usize, ready, ready, self.g.pu_bytes);
         let end = self.die(d, ch, self.p.tprog);
         if let Some(slot) = self.wb.get_mut(self.wb_len) {
             *slot = Pending { end, pu };
@@ -728,8 +751,8 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Nand<T, DIES> {
         let start = now.max(self.dies[d].free_at);
         self.die(d, start, busy);
         let c = d % self.p.channels as usize;
-        if let Some(free) = self.channels.get_mut(c) {
-            *free = add(start.max(*free), add(out, back));
+        if let Some(link) = self.channels.get_mut(c) {
+            link.pass(start, start, add(out, back));
         }
         let c = &mut self.counters;
         c.nand_pages_written = c
@@ -789,7 +812,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Nand<T, DIES> {
             done = done.max(self.flash_read(page, n, t0, cmd.submit));
         }
         if direct > 0 {
-            done = done.max(self.pcie(true, t0, direct.saturating_mul(UNIT)));
+            done = done.max(self.pcie(true, t0, t0, direct.saturating_mul(UNIT)));
         }
         done
     }
@@ -806,8 +829,8 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Nand<T, DIES> {
         let d = self.die_of_block(self.block_of(page * self.g.upg));
         let die_end = self.die(d, ready, tr);
         let bytes = n.saturating_mul(UNIT);
-        let ch = self.channel(d % self.p.channels as usize, die_end, bytes);
-        self.pcie(true, ch, bytes)
+        let ch = self.channel(d % self.p.channels as usize, ready, die_end, bytes);
+        self.pcie(true, ready, ch, bytes)
     }
 
     fn write(&mut self, cmd: &Command) -> u64 {
@@ -847,7 +870,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Nand<T, DIES> {
             self.fill_used += 1;
             chunk += 1;
             if self.fill_used == self.g.upu {
-                let arrived = self.pcie(false, at, chunk.saturating_mul(UNIT));
+                let arrived = self.pcie(false, at, at, chunk.saturating_mul(UNIT));
                 done = done.max(arrived);
                 chunk = 0;
                 let pu = self.fill;
@@ -856,7 +879,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Nand<T, DIES> {
             }
         }
         if chunk > 0 {
-            let arrived = self.pcie(false, at, chunk.saturating_mul(UNIT));
+            let arrived = self.pcie(false, at, at, chunk.saturating_mul(UNIT));
             done = done.max(arrived);
             if self.fill != NONE {
                 self.fill_ready = self.fill_ready.max(arrived);
