@@ -502,3 +502,26 @@ fn with_capacity_sizes_the_geometry() {
         "pcie_bw"
     );
 }
+
+#[test]
+fn any_model_from_presets() {
+    use nvmock_model::nvme::timing::presets::{by_name, Preset};
+    type Any = AnyModel<Vec<u32>, 8, 16>;
+    let mut none = Any::from_preset(Preset::None, Vec::new()).unwrap();
+    assert_eq!(none.name(), "none");
+    assert_eq!(none.complete(&cmd(Op::Read, 0, K4, 5)), 5);
+    let mut optane = Any::from_preset(by_name("optane-like").unwrap(), Vec::new()).unwrap();
+    assert_eq!(optane.name(), "simple");
+    assert_eq!(optane.complete(&cmd(Op::Read, 0, K4, 5)), 10_005);
+    assert_eq!(optane.min_latency(Op::Write), 10_000);
+    // The nand preset needs its table.
+    let pro = by_name("970pro-like").unwrap();
+    let e = Any::from_preset(pro, Vec::new()).err().unwrap();
+    assert_eq!(e.param, "table");
+    let mut nand = Any::from_preset(pro, vec![0; 549_984]).unwrap();
+    assert_eq!(nand.name(), "nand");
+    // 4_000 + 460 + 1_220 (see pro970_preset_times).
+    assert_eq!(nand.complete(&cmd(Op::Write, 0, K4, 0)), 5_680);
+    assert_eq!(nand.counters().writes, 1);
+    assert_eq!(nand.min_latency(Op::Read), 21_500);
+}

@@ -35,7 +35,7 @@
 //!   Randomness (read latency jitter) comes from a small seeded generator ([`mix`]), keyed by
 //!   the command, so one command's draw does not depend on the others.
 //! - State lives in fixed-size arrays whose capacity the caller chooses (a const generic), and
-//!   in caller-provided memory for the FTL's tables ([`Nand::table_len`]); nothing allocates.
+//!   in caller-provided memory for the FTL's tables ([`NandParams::table_len`]); nothing allocates.
 //!
 //! Parameters are checked when a model is built; a bad one is refused with a [`ParamError`]
 //! that names it (its [`core::fmt::Display`] reads like "read_bw must be > 0").
@@ -260,4 +260,71 @@ pub fn units(offset: u64, len: u64) -> u64 {
     let first = offset / UNIT;
     let last = offset.saturating_add(len - 1) / UNIT;
     last - first + 1
+}
+
+/// One of the three models, chosen at run time (by a configfs attribute, say) without a trait
+/// object: `SLOTS` and `DIES` are the capacities of the [`Simple`] and [`Nand`] variants, `T`
+/// the [`Nand`] tables.
+// The variants stay inline: the models allocate nothing, and the caller places the whole value.
+#[allow(clippy::large_enum_variant)]
+pub enum AnyModel<T, const SLOTS: usize, const DIES: usize> {
+    /// `none`.
+    None(NoDelay),
+    /// `simple`.
+    Simple(Simple<SLOTS>),
+    /// `nand`.
+    Nand(Nand<T, DIES>),
+}
+
+impl<T, const SLOTS: usize, const DIES: usize> AnyModel<T, SLOTS, DIES>
+where
+    T: core::ops::DerefMut<Target = [u32]>,
+{
+    /// The model `preset` describes; a `nand` preset takes its tables from `table` (at least
+    /// [`NandParams::table_len`] entries), the others ignore it.
+    pub fn from_preset(preset: presets::Preset, table: T) -> Result<Self, ParamError> {
+        Ok(match preset {
+            presets::Preset::None => AnyModel::None(NoDelay::new()),
+            presets::Preset::Simple(p) => AnyModel::Simple(Simple::new(p)?),
+            presets::Preset::Nand(p) => AnyModel::Nand(Nand::new(p, table)?),
+        })
+    }
+
+    /// The model's name: "none", "simple" or "nand".
+    pub fn name(&self) -> &'static str {
+        match self {
+            AnyModel::None(_) => "none",
+            AnyModel::Simple(_) => "simple",
+            AnyModel::Nand(_) => "nand",
+        }
+    }
+}
+
+impl<T, const SLOTS: usize, const DIES: usize> Model for AnyModel<T, SLOTS, DIES>
+where
+    T: core::ops::DerefMut<Target = [u32]>,
+{
+    fn complete(&mut self, cmd: &Command) -> u64 {
+        match self {
+            AnyModel::None(m) => m.complete(cmd),
+            AnyModel::Simple(m) => m.complete(cmd),
+            AnyModel::Nand(m) => m.complete(cmd),
+        }
+    }
+
+    fn min_latency(&self, op: Op) -> u64 {
+        match self {
+            AnyModel::None(m) => m.min_latency(op),
+            AnyModel::Simple(m) => m.min_latency(op),
+            AnyModel::Nand(m) => m.min_latency(op),
+        }
+    }
+
+    fn counters(&self) -> Counters {
+        match self {
+            AnyModel::None(m) => m.counters(),
+            AnyModel::Simple(m) => m.counters(),
+            AnyModel::Nand(m) => m.counters(),
+        }
+    }
 }
