@@ -76,6 +76,8 @@ pub struct Disk {
     pub flushes: Vec<u32>,
     pub deallocated: Vec<(u32, u64, u64)>,
     pub fail: bool,
+    /// Zone records per namespace (empty for a conventional one).
+    pub zones: Vec<Vec<Zone>>,
 }
 
 impl Disk {
@@ -88,6 +90,7 @@ impl Disk {
             flushes: Vec::new(),
             deallocated: Vec::new(),
             fail: false,
+            zones: vec![Vec::new(); namespaces.len()],
         }
     }
 
@@ -133,6 +136,11 @@ impl Backing for Disk {
         }
         self.flushes.push(nsid);
         Ok(())
+    }
+
+    fn zones(&mut self, nsid: u32) -> Option<&mut [Zone]> {
+        let z = self.zones.get_mut(nsid.checked_sub(1)? as usize)?;
+        (!z.is_empty()).then_some(z.as_mut_slice())
     }
 }
 
@@ -209,11 +217,22 @@ impl Host {
     }
 
     pub fn with(c: &Config<'_>) -> Host {
-        let params = Params::new(c).expect("valid test parameters");
+        Host::with_params(c, Params::new(c).expect("valid test parameters"))
+    }
+
+    /// A host for `params` (made from `c`, then changed, e.g. with zoned namespaces, whose
+    /// zone records the disk then holds, all Empty).
+    pub fn with_params(c: &Config<'_>, params: Params) -> Host {
+        let mut disk = Disk::new(c.namespaces);
+        for (i, z) in disk.zones.iter_mut().enumerate() {
+            if let Some(g) = params.zoned_namespace(i as u32 + 1) {
+                *z = vec![Zone::EMPTY; g.zones() as usize];
+            }
+        }
         Host {
             ctrl: Box::new(Ctrl::new(params).expect("fits")),
             mem: Mem::new(),
-            disk: Disk::new(c.namespaces),
+            disk,
             irq: Irqs::default(),
             sq: [HostQueue::default(); Q],
             cq: [HostQueue::default(); Q],

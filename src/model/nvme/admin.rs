@@ -6,12 +6,13 @@
 
 use super::ctrl::Controller;
 use super::identify::{self, CONTROLLER_ID};
-use super::logs::log_id;
+use super::logs::{self, log_id};
 use super::ns::NSID_ALL;
 use super::params::Params;
 use super::prp::{copy_in, copy_out, discard_in, Prp};
 use super::queue::{fits, Cq, Sq, Sqe, CQE_SIZE, SQE_SIZE};
 use super::status::Status;
+use super::zns::CSI_ZONED;
 use super::{Backing, HostMemory};
 
 /// Admin command opcodes.
@@ -359,6 +360,10 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         let attached = self.attached_mask();
         let allocated_ids = self.allocated_mask();
         let unallocated = self.unallocated_capacity();
+        let has_zoned = self.params.has_zoned();
+        let zoned = self.params.zoned_namespace(nsid).copied();
+        // The CSI descriptor of CNS 03h, on a controller that selects I/O Command Sets.
+        let ns_csi = has_zoned.then_some(if zoned.is_some() { CSI_ZONED } else { CSI_NVM });
         self.buf.fill(0);
         let out = self
             .buf
@@ -396,7 +401,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 if active.is_none() {
                     return Err(Status::INVALID_FIELD);
                 }
-                identify::descriptors(&nguid, out);
+                identify::descriptors(&nguid, ns_csi, out);
             }
             0x11 => match allocated {
                 Some((ns, index)) => identify::namespace(&nguid, &ns, index, out),
@@ -419,24 +424,44 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             0x13 => identify::controller_list(&[CONTROLLER_ID], cntid, out),
             // NVM Command Set specific Identify Namespace: no storage tags, no protection
             // information, no extended LBA formats, so all zeroes for an allocated
-            // namespace, like CNS 00h for an inactive one.
+            // namespace (zoned ones included: the Zoned Namespace Command Set builds on the
+            // NVM one), like CNS 00h for an inactive one. Zoned Namespace Command Set
+            // specific: the zoned geometry of an active zoned namespace, zeroes for an
+            // inactive one or the broadcast NSID, Invalid Field for a namespace of another
+            // command set.
             0x05 => {
-                if csi(sqe) != CSI_NVM {
-                    return Err(Status::INVALID_FIELD);
-                }
                 if !slot && nsid != NSID_ALL {
                     return Err(Status::INVALID_NAMESPACE);
+                }
+                match csi(sqe) {
+                    CSI_NVM => {}
+                    CSI_ZONED if has_zoned => match (zoned, active) {
+                        (Some(z), Some(_)) => identify::zoned_namespace(&z, out),
+                        (Some(_), None) => {}
+                        (None, _) if nsid == NSID_ALL => {}
+                        (None, _) => return Err(Status::INVALID_FIELD),
+                    },
+                    _ => return Err(Status::INVALID_FIELD),
                 }
             }
             // NVM Command Set specific Identify Controller: no Verify, Write Zeroes, Write
             // Uncorrectable or Dataset Management size limits beyond MDTS (all zeroes).
-            0x06 => {
-                if csi(sqe) != CSI_NVM {
-                    return Err(Status::INVALID_FIELD);
-                }
-            }
-            // Identify I/O Command Set data structure: one combination, the NVM Command Set.
-            0x1c => identify::command_set_combinations(out),
+            // Zoned Namespace Command Set specific: ZASL.
+            0x06 => match csi(sqe) {
+                CSI_NVM => {}
+                CSI_ZONED if has_zoned => identify::zoned_controller(p, out),
+                _ => return Err(Status::INVALID_FIELD),
+            },
+            // I/O Command Set Independent Identify Namespace: an active namespace is ready; an
+            // inactive NSID reads as zeroes.
+            0x08 => match active {
+                Some(_) => identify::independent_namespace(out),
+                None if slot => {}
+                None => return Err(Status::INVALID_NAMESPACE),
+            },
+            // Identify I/O Command Set data structure: one combination, the NVM Command Set
+            // (and the Zoned Namespace Command Set with a zoned namespace).
+            0x1c => identify::command_set_combinations(has_zoned, out),
             _ => return Err(Status::INVALID_FIELD),
         }
         let mut prp = Prp::new(sqe.prp1, sqe.prp2, identify::SIZE as u64, page)?;
@@ -545,6 +570,16 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             _ => self.logs.build(lid, &mut self.buf),
         }
         .ok_or(Status::INVALID_LOG_PAGE)?;
+        // Commands Supported and Effects is the only command set specific log page: CDW14
+        // 31:24 (CSI) picks the NVM or (with a zoned namespace) the Zoned Namespace
+        // Command Set's.
+        if lid == log_id::COMMAND_EFFECTS {
+            match (sqe.cdw14 >> 24) as u8 {
+                CSI_NVM => {}
+                CSI_ZONED if self.params.has_zoned() => logs::zoned_effects(&mut self.buf),
+                _ => return Err(Status::INVALID_FIELD),
+            }
+        }
         if len > self.params.max_transfer() || offset % 4 != 0 {
             return Err(Status::INVALID_FIELD);
         }

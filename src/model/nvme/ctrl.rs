@@ -43,7 +43,8 @@ pub enum State {
 /// Why enabling failed (and CSTS.CFS was set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnableError {
-    /// CC.CSS is not the NVM command set.
+    /// CC.CSS is neither the NVM command set (000b) nor, with a zoned namespace, every
+    /// supported I/O command set (110b).
     CommandSet,
     /// CC.AMS is not round robin.
     Arbitration,
@@ -136,6 +137,8 @@ pub struct Controller<const QUEUES: usize> {
     pub(super) clock: u64,
     /// The submission queue the next round robin pass starts at.
     pub(super) rr: usize,
+    /// A controller reset happened: the next [`Controller::process`] closes the open zones.
+    pub(super) zones_closing: bool,
     pub(super) buf: [u8; BUF_SIZE],
 }
 
@@ -173,6 +176,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             firmware: Firmware::new(&params),
             clock: 0,
             rr: 0,
+            zones_closing: false,
             buf: [0; BUF_SIZE],
         })
     }
@@ -237,6 +241,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 firmware: |f| f.write(Firmware::new(&params)),
                 clock: |f| f.write(0),
                 rr: |f| f.write(0),
+                zones_closing: |f| f.write(false),
                 buf: |f| f.cast::<u8>().write_bytes(0, BUF_SIZE),
             }
             Ok(slot.assume_init_mut())
@@ -374,8 +379,10 @@ impl<const QUEUES: usize> Controller<QUEUES> {
     /// The admin queues the configuration describes, or why it is invalid.
     fn check_enable(&self) -> Result<(Sq, Cq), EnableError> {
         let cc = Cc(self.cc);
-        if cc.css() != 0 {
-            return Err(EnableError::CommandSet);
+        match cc.css() {
+            0 => {}
+            regs::CC_CSS_IO_SETS if self.params.has_zoned() => {}
+            _ => return Err(EnableError::CommandSet),
         }
         if cc.ams() != 0 {
             return Err(EnableError::Arbitration);
@@ -427,6 +434,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 self.held_irqs = 0;
                 self.rr = 0;
                 self.enable_error = None;
+                self.zones_closing = self.params.has_zoned();
                 self.state = State::Disabled;
             }
         }
@@ -454,6 +462,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 for nsid in 1..=self.params.namespace_count() {
                     let _ = backing.flush(nsid);
                 }
+                self.zones_power_close(backing);
                 self.state = State::ShutdownComplete;
             }
             State::Disabled
@@ -674,6 +683,10 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         budget: u32,
     ) -> Progress {
         let mut p = Progress::default();
+        if self.zones_closing {
+            self.zones_closing = false;
+            self.zones_power_close(backing);
+        }
         match self.state {
             State::Enabling => self.finish_enable(),
             State::ShutdownProcessing => self.finish_shutdown(backing),
@@ -786,7 +799,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         let sqid = qid as u16;
         let r = if qid == 0 {
             match self.admin(&sqe, mem, backing) {
-                Outcome::Complete(r) => r,
+                Outcome::Complete(r) => r.map(u64::from),
                 Outcome::Held => return true,
             }
         } else {
@@ -801,8 +814,8 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             }
         };
         let cqe = Cqe {
-            result,
-            dw1: 0,
+            result: result as u32,
+            dw1: (result >> 32) as u32,
             sq_head: 0,
             sq_id: sqid,
             cid: sqe.cid(),

@@ -7,7 +7,7 @@ use super::admin::{ABORT_LIMIT, AER_SLOTS};
 use super::firmware::{Revision, FIRMWARE_SLOTS};
 use super::logs::ERROR_LOG_ENTRIES;
 use super::ns::LBA_FORMATS;
-use super::params::{Namespace, Params};
+use super::params::{Namespace, Params, Zoned};
 use super::regs::VERSION;
 
 /// Size of every Identify data structure.
@@ -134,9 +134,44 @@ pub(super) fn common_namespace(buf: &mut [u8]) {
 }
 
 /// Identify I/O Command Set data structure (CNS 1Ch) into `buf` (zeroed by the caller): I/O
-/// Command Set Combination 0 is the NVM Command Set alone (bit 0); the other 511 are unused.
-pub(super) fn command_set_combinations(buf: &mut [u8]) {
-    put(buf, 0, &1u64.to_le_bytes());
+/// Command Set Combination 0 is the NVM Command Set (bit 0), with the Zoned Namespace Command
+/// Set (bit 2) if `zoned`; the other 511 are unused.
+pub(super) fn command_set_combinations(zoned: bool, buf: &mut [u8]) {
+    let vector: u64 = if zoned { 1 | 1 << 2 } else { 1 };
+    put(buf, 0, &vector.to_le_bytes());
+}
+
+/// Zoned Namespace Command Set specific Identify Namespace (CNS 05h, CSI 02h) of a namespace of
+/// geometry `z` into `buf` (zeroed by the caller): no zone operation characteristics (ZOC 0),
+/// OZCS bit 0 for Read Across Zone Boundaries, MAR and MOR (0-based, all ones for no limit),
+/// no reset or finish recommendations, and for each LBA format the zone size in its blocks
+/// (ZSZE; 0 for a format the geometry does not hold in) with no descriptor extension (ZDES 0).
+pub(super) fn zoned_namespace(z: &Zoned, buf: &mut [u8]) {
+    put(buf, 2, &u16::from(z.read_across_zones()).to_le_bytes());
+    let limit = |l: Option<u32>| l.map_or(u32::MAX, |n| n - 1);
+    put(buf, 4, &limit(z.max_active()).to_le_bytes());
+    put(buf, 8, &limit(z.max_open()).to_le_bytes());
+    for (i, &shift) in LBA_FORMATS.iter().enumerate() {
+        let zsze = if z.fits_format(shift) {
+            z.zone_size() >> shift
+        } else {
+            0
+        };
+        put(buf, 2816 + 16 * i, &zsze.to_le_bytes());
+    }
+}
+
+/// Zoned Namespace Command Set specific Identify Controller (CNS 06h, CSI 02h) into `buf`
+/// (zeroed by the caller): the Zone Append Size Limit.
+pub(super) fn zoned_controller(p: &Params, buf: &mut [u8]) {
+    put(buf, 0, &[p.zasl()]);
+}
+
+/// I/O Command Set Independent Identify Namespace (CNS 08h) of an active namespace into `buf`
+/// (zeroed by the caller): private (NMIC 0), not write protected, ready (NSTAT bit 0); no
+/// reservations, formatting progress, ANA group, NVM set or endurance group.
+pub(super) fn independent_namespace(buf: &mut [u8]) {
+    put(buf, 14, &[1]);
 }
 
 /// A Namespace ID list (CNS 02h of the active NSIDs, 10h of the allocated ones): the NSIDs of
@@ -164,9 +199,14 @@ pub(super) fn controller_list(ids: &[u16], cntid: u16, buf: &mut [u8]) {
 }
 
 /// Namespace Identification Descriptor list (CNS 03h) of a namespace with NGUID `nguid` into
-/// `buf` (zeroed by the caller): one NGUID descriptor.
-pub(super) fn descriptors(nguid: &[u8; 16], buf: &mut [u8]) {
+/// `buf` (zeroed by the caller): an NGUID descriptor, then with `csi` (on a controller that
+/// supports I/O Command Set selection) a Command Set Identifier descriptor.
+pub(super) fn descriptors(nguid: &[u8; 16], csi: Option<u8>, buf: &mut [u8]) {
     // NIDT 02h (NGUID), NIDL 16.
     put(buf, 0, &[0x02, 16, 0, 0]);
     put(buf, 4, nguid);
+    if let Some(csi) = csi {
+        // NIDT 04h (CSI), NIDL 1.
+        put(buf, 20, &[0x04, 1, 0, 0, csi]);
+    }
 }

@@ -7,6 +7,7 @@ use super::ctrl::Controller;
 use super::ns::NSID_ALL;
 use super::prp::{copy_in, Prp};
 use super::queue::Sqe;
+use super::regs::{Cc, CC_CSS_IO_SETS};
 use super::status::Status;
 use super::{Backing, HostMemory};
 
@@ -24,6 +25,12 @@ pub mod opcode {
     pub const WRITE_ZEROES: u8 = 0x08;
     /// Dataset Management.
     pub const DATASET_MANAGEMENT: u8 = 0x09;
+    /// Zone Management Send (Zoned Namespace Command Set).
+    pub const ZONE_MANAGEMENT_SEND: u8 = 0x79;
+    /// Zone Management Receive (Zoned Namespace Command Set).
+    pub const ZONE_MANAGEMENT_RECEIVE: u8 = 0x7a;
+    /// Zone Append (Zoned Namespace Command Set).
+    pub const ZONE_APPEND: u8 = 0x7d;
 }
 
 /// Write Zeroes CDW12: deallocate.
@@ -35,7 +42,7 @@ const DSM_RANGE: usize = 16;
 
 /// Which way data moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Dir {
+pub(super) enum Dir {
     /// Namespace to host.
     Read,
     /// Host to namespace.
@@ -52,7 +59,7 @@ fn lba_range(sqe: &Sqe) -> (u64, u64) {
 
 /// Moves the data of `prp` between host memory and namespace `nsid` from byte `offset`,
 /// through `buf`.
-fn transfer<M: HostMemory, B: Backing>(
+pub(super) fn transfer<M: HostMemory, B: Backing>(
     dir: Dir,
     nsid: u32,
     mut offset: u64,
@@ -112,23 +119,40 @@ fn transfer<M: HostMemory, B: Backing>(
 }
 
 impl<const QUEUES: usize> Controller<QUEUES> {
-    /// Executes I/O command `sqe`; returns its DW0 or its error status.
+    /// Executes I/O command `sqe`; returns its DW1:DW0 or its error status.
+    ///
+    /// The zoned commands exist for zoned namespaces only, and every command to a zoned
+    /// namespace is Invalid Command Opcode while CC.CSS selects the NVM Command Set alone.
     pub(super) fn io<M: HostMemory, B: Backing>(
         &mut self,
         sqe: &Sqe,
         mem: &mut M,
         backing: &mut B,
-    ) -> Result<u32, Status> {
+    ) -> Result<u64, Status> {
         check_cdw0(sqe)?;
-        match sqe.opcode() {
+        let zoned_set = self.params.has_zoned();
+        if self.params.zoned_namespace(sqe.nsid).is_some() && Cc(self.cc).css() != CC_CSS_IO_SETS {
+            return Err(Status::INVALID_OPCODE);
+        }
+        let dw0 = match sqe.opcode() {
             opcode::FLUSH => self.flush(sqe, backing),
             opcode::WRITE => self.read_write(Dir::Write, sqe, mem, backing),
             opcode::READ => self.read_write(Dir::Read, sqe, mem, backing),
             opcode::COMPARE => self.read_write(Dir::Compare, sqe, mem, backing),
             opcode::WRITE_ZEROES => self.write_zeroes(sqe, backing),
             opcode::DATASET_MANAGEMENT => self.dataset_management(sqe, mem, backing),
+            // The zoned commands: Invalid Namespace or Format for an NSID that is no active
+            // namespace, Invalid Command Opcode for a conventional one.
+            opcode::ZONE_MANAGEMENT_SEND if zoned_set => {
+                return self.zone_management_send(sqe, backing)
+            }
+            opcode::ZONE_MANAGEMENT_RECEIVE if zoned_set => {
+                return self.zone_management_receive(sqe, mem, backing)
+            }
+            opcode::ZONE_APPEND if zoned_set => return self.zone_append(sqe, mem, backing),
             _ => Err(Status::INVALID_OPCODE),
-        }
+        };
+        dw0.map(u64::from)
     }
 
     /// Flush: namespace `nsid`, or every attached namespace for the broadcast NSID.
@@ -161,7 +185,20 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         }
         let (offset, len) = ns.range(slba, nlb).ok_or(Status::LBA_OUT_OF_RANGE)?;
         let mut prp = Prp::new(sqe.prp1, sqe.prp2, len, self.page_size())?;
+        let zone = match (dir, self.params.zoned_namespace(sqe.nsid).copied()) {
+            (_, None) => None,
+            (Dir::Read | Dir::Compare, Some(_)) => {
+                self.zoned_read_check(backing, sqe.nsid, slba, nlb)?;
+                None
+            }
+            (Dir::Write, Some(z)) => {
+                Some(self.zoned_write_begin(backing, sqe.nsid, &z, &ns, slba, nlb)?)
+            }
+        };
         transfer(dir, sqe.nsid, offset, &mut prp, mem, backing, &mut self.buf)?;
+        if let Some(i) = zone {
+            self.zoned_write_done(backing, sqe.nsid, i, nlb)?;
+        }
         match dir {
             Dir::Read | Dir::Compare => self.logs.count_read(len),
             Dir::Write => self.logs.count_write(len),
@@ -173,12 +210,19 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         let ns = self.active_namespace(sqe.nsid)?;
         let (slba, nlb) = lba_range(sqe);
         let (offset, len) = ns.range(slba, nlb).ok_or(Status::LBA_OUT_OF_RANGE)?;
+        let zone = match self.params.zoned_namespace(sqe.nsid).copied() {
+            Some(z) => Some(self.zoned_write_begin(backing, sqe.nsid, &z, &ns, slba, nlb)?),
+            None => None,
+        };
         let r = if sqe.cdw12 & WZ_DEAC != 0 {
             backing.deallocate(sqe.nsid, offset, len)
         } else {
             backing.zero(sqe.nsid, offset, len)
         };
         r.map_err(|_| Status::WRITE_FAULT)?;
+        if let Some(i) = zone {
+            self.zoned_write_done(backing, sqe.nsid, i, nlb)?;
+        }
         Ok(0)
     }
 

@@ -107,6 +107,22 @@ const IO_EFFECTS: [(u8, u32); 6] = [
     (io_op::DATASET_MANAGEMENT, CSUPP | LBCC),
 ];
 
+/// The commands the Zoned Namespace Command Set adds and their effects: Zone Management Send
+/// changes logical block contents (Reset Zone deallocates), Zone Append writes them.
+const ZONED_IO_EFFECTS: [(u8, u32); 3] = [
+    (io_op::ZONE_MANAGEMENT_SEND, CSUPP | LBCC),
+    (io_op::ZONE_MANAGEMENT_RECEIVE, CSUPP),
+    (io_op::ZONE_APPEND, CSUPP | LBCC),
+];
+
+/// Adds the Zoned Namespace Command Set's I/O commands to a Commands Supported and Effects
+/// log page built in `buf`: the page for CSI 02h.
+pub(super) fn zoned_effects(buf: &mut [u8]) {
+    for (op, e) in ZONED_IO_EFFECTS {
+        put(buf, 1024 + usize::from(op) * 4, &e.to_le_bytes());
+    }
+}
+
 /// One Error Information log entry.
 #[derive(Clone, Copy, Debug, Default)]
 struct ErrorEntry {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Model of an NVMe controller (NVMe base specification 1.4, NVM command set) over PCIe.
+//! Model of an NVMe controller (NVMe base specification 1.4, NVM command set, and the Zoned
+//! Namespace Command Set 1.1) over PCIe.
 //!
 //! This is the pure first layer of nvmock's NVMe emulator: the controller registers of BAR0,
 //! the admin and I/O queues, PRP data transfers, the admin commands a Linux host needs to bring
@@ -136,10 +137,20 @@
 //!   user data erase, no boot partitions, no firmware activation notices, a volatile write
 //!   cache that is always present (Flush reaches [`Backing::flush`]).
 //! - I/O Command Set structures: Identify CNS 05h and 06h answer for the NVM Command Set
-//!   (CSI 00h) only, with all-zero structures (no storage tags, protection information or
-//!   extended LBA formats; no command size limits beyond MDTS); other CSIs are Invalid Field.
-//!   CNS 1Ch lists one combination, the NVM Command Set alone. CAP.CSS does not advertise
-//!   I/O Command Set selection, so Linux keeps to the NVM Command Set and never asks.
+//!   (CSI 00h) with all-zero structures (no storage tags, protection information or
+//!   extended LBA formats; no command size limits beyond MDTS), and CNS 08h (command set
+//!   independent namespace: ready) for active namespaces. Without a zoned namespace, other
+//!   CSIs are Invalid Field, CNS 1Ch lists the NVM Command Set alone and CAP.CSS does not
+//!   advertise I/O Command Set selection, so Linux keeps to the NVM Command Set.
+//! - Zoned namespaces (the Zoned Namespace Command Set, CSI 02h; [`Params::zoned`], the zone
+//!   state machine and its decisions in `zns.rs`): with one, CAP.CSS also advertises I/O
+//!   Command Set selection and CC.CSS 110b enables it (Linux then selects it); CNS 03h gives
+//!   every namespace a CSI descriptor, CNS 05h/06h answer for CSI 02h (ZOC 0, OZCS, MAR,
+//!   MOR, ZSZE per LBA format, ZASL), CNS 1Ch lists NVM and Zoned together, and Get Log Page
+//!   Commands Supported and Effects takes the CSI (CDW14 31:24). Namespace Management never
+//!   creates a namespace in a zoned slot (nor a zoned namespace: CSI 02h is Invalid Field);
+//!   Format NVM keeps a zoned namespace's geometry in bytes (Invalid Format for a block size
+//!   that does not divide it) and empties every zone.
 
 mod admin;
 mod ctrl;
@@ -156,6 +167,7 @@ pub mod regs;
 mod shadow;
 mod status;
 pub mod timing;
+mod zns;
 
 pub use admin::opcode as admin_opcode;
 pub use admin::{feature, AER_SLOTS};
@@ -166,11 +178,13 @@ pub use io::opcode as io_opcode;
 pub use logs::{aen, log_id, ERROR_LOG_ENTRIES};
 pub use ns::NsError;
 pub use params::{Config, Namespace, NamespaceConfig, ParamError, Params, MAX_MDTS};
+pub use params::{Zoned, ZonedConfig};
 pub use params::{MAX_NAMESPACES, MAX_VECTORS};
 pub use prp::{Prp, Segment};
 pub use queue::{Cqe, Sqe, CQE_SIZE, SQE_SIZE};
 pub use shadow::{Bar, Pulled, Shadow};
 pub use status::{Status, SCT_COMMAND, SCT_GENERIC, SCT_MEDIA};
+pub use zns::{Zone, ZoneError, ZoneState, CSI_ZONED};
 
 /// A failed access to host memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,6 +232,15 @@ pub trait Backing {
     fn flush(&mut self, nsid: u32) -> Result<(), BackingError> {
         let _ = nsid;
         Ok(())
+    }
+    /// The zone records of zoned namespace `nsid` (see [`Params::zoned`]): at least
+    /// [`Zoned::zones`] of them, [`Zone::EMPTY`] when the namespace is new, kept with its
+    /// contents and changed by the model only. The model asks only for zoned namespaces and
+    /// touches only the first [`Zoned::zones`] records; without them (the default, `None`)
+    /// every zoned command to the namespace fails with Internal Error.
+    fn zones(&mut self, nsid: u32) -> Option<&mut [Zone]> {
+        let _ = nsid;
+        None
     }
 }
 

@@ -460,6 +460,13 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         for nsid in (1..=count).filter(|&n| chosen(n)) {
             let s = self.ns_state(nsid).ok_or(Status::INTERNAL_ERROR)?;
             Namespace::sized(s.bytes, shift).ok_or(Status::INVALID_FORMAT)?;
+            // A zoned namespace keeps its zones: their size and capacity must be whole
+            // blocks of the new format.
+            if let Some(z) = self.params.zoned_namespace(nsid) {
+                if !z.fits_format(shift) {
+                    return Err(Status::INVALID_FORMAT);
+                }
+            }
         }
         for nsid in (1..=count).filter(|&n| chosen(n)) {
             let bytes = self.ns_state(nsid).ok_or(Status::INTERNAL_ERROR)?.bytes;
@@ -470,6 +477,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 // INVARIANT: `Namespace::sized(bytes, shift)` was checked above.
                 s.lba_shift = shift;
             }
+            self.zones_format(backing, nsid);
             self.namespace_changed(nsid);
         }
         Ok(0)
@@ -538,8 +546,11 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         }
         // Too large for a u64: larger than any slot.
         let bytes = nsze.checked_mul(1 << shift);
-        let free = (1..=self.params.namespace_count())
-            .filter(|&n| matches!(self.slot(n), Some(Slot::Unallocated)));
+        // Zoned slots hold zoned namespaces only, which Namespace Management does not create.
+        let free = (1..=self.params.namespace_count()).filter(|&n| {
+            matches!(self.slot(n), Some(Slot::Unallocated))
+                && self.params.zoned_namespace(n).is_none()
+        });
         let mut any = false;
         let mut chosen = None;
         for n in free {

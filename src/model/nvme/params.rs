@@ -26,6 +26,26 @@ pub struct NamespaceConfig {
     pub blocks: u64,
 }
 
+/// The zoned geometry and limits of a namespace of the Zoned Namespace Command Set (CSI 02h),
+/// as the caller describes it; see [`Params::zoned`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZonedConfig {
+    /// Zone size in bytes: a multiple of the logical block size that divides the namespace's
+    /// capacity (Identify ZSZE is this in blocks; Linux wants a power of two of blocks).
+    pub zone_size: u64,
+    /// Zone capacity in bytes: the writable part of each zone, a multiple of the logical
+    /// block size, 1 block to [`ZonedConfig::zone_size`].
+    pub zone_capacity: u64,
+    /// Most zones open at once (Implicitly or Explicitly Opened); 0 for no limit. At most
+    /// [`ZonedConfig::max_active`] when that is limited.
+    pub max_open: u32,
+    /// Most zones active at once (opened or Closed); 0 for no limit.
+    pub max_active: u32,
+    /// Read Across Zone Boundaries (OZCS bit 0): a read may span zones. Without it a read
+    /// that does fails with Zone Boundary Error.
+    pub read_across_zones: bool,
+}
+
 /// The controller as the caller describes it; see [`Params::new`].
 #[derive(Clone, Copy, Debug)]
 pub struct Config<'a> {
@@ -78,6 +98,79 @@ pub enum ParamError {
     LbaSize(usize),
     /// Namespace `index` (0-based) has no blocks, or a capacity in bytes that overflows.
     Blocks(usize),
+    /// [`Params::zoned`] names an NSID that is not one of the namespaces.
+    ZonedNamespace,
+    /// Zoned namespace `index` (0-based): [`ZonedConfig::zone_size`] is zero, not a multiple
+    /// of the logical block size, or does not divide the namespace's capacity.
+    ZoneSize(usize),
+    /// Zoned namespace `index` (0-based) has no zone (the zone size is above its capacity),
+    /// or more than `u32::MAX` zones.
+    ZoneCount(usize),
+    /// Zoned namespace `index` (0-based): [`ZonedConfig::zone_capacity`] is zero, above the
+    /// zone size, or not a multiple of the logical block size.
+    ZoneCapacity(usize),
+    /// Zoned namespace `index` (0-based): [`ZonedConfig::max_open`] is above (or, with
+    /// [`ZonedConfig::max_active`] limited, unlimited while) the active limit (MOR above MAR),
+    /// or a limit is above the number of zones.
+    ZoneLimits(usize),
+    /// [`Params::zone_append_limit`]: ZASL above MDTS.
+    Zasl,
+}
+
+/// A validated zoned geometry (see [`ZonedConfig`]), in bytes so that it holds in every LBA
+/// format the geometry allows.
+///
+/// # Invariants
+///
+/// `0 < zone_capacity <= zone_size`, `1 <= zones <= u32::MAX`, `max_open <= max_active` when
+/// `max_active` is not 0 and both at most `zones`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Zoned {
+    zone_size: u64,
+    zone_capacity: u64,
+    zones: u32,
+    max_open: u32,
+    max_active: u32,
+    read_across_zones: bool,
+}
+
+impl Zoned {
+    /// Zone size in bytes.
+    pub fn zone_size(&self) -> u64 {
+        self.zone_size
+    }
+
+    /// Zone capacity in bytes.
+    pub fn zone_capacity(&self) -> u64 {
+        self.zone_capacity
+    }
+
+    /// Number of zones.
+    pub fn zones(&self) -> u32 {
+        self.zones
+    }
+
+    /// Most open zones, `None` for no limit.
+    pub fn max_open(&self) -> Option<u32> {
+        (self.max_open != 0).then_some(self.max_open)
+    }
+
+    /// Most active zones, `None` for no limit.
+    pub fn max_active(&self) -> Option<u32> {
+        (self.max_active != 0).then_some(self.max_active)
+    }
+
+    /// Whether reads may cross zone boundaries.
+    pub fn read_across_zones(&self) -> bool {
+        self.read_across_zones
+    }
+
+    /// Whether the geometry holds in blocks of `2^lba_shift` bytes: zone size and capacity
+    /// are whole numbers of blocks.
+    pub fn fits_format(&self, lba_shift: u8) -> bool {
+        let mask = (1u64 << (lba_shift & 63)) - 1;
+        self.zone_size & mask == 0 && self.zone_capacity & mask == 0
+    }
 }
 
 /// A validated namespace.
@@ -148,6 +241,8 @@ impl Namespace {
 /// - `io_queues >= 1`, `mqes >= 1`, `1 <= mdts <= MAX_MDTS`, `timeout >= 1`,
 ///   `1 <= vectors <= MAX_VECTORS`, `ns_count <= MAX_NAMESPACES`.
 /// - The first `ns_count` entries of `namespaces` are the namespaces 1 to `ns_count`.
+/// - Only those entries of `zoned` can be `Some`, each a geometry that holds in its
+///   namespace's block size and divides its capacity; `zasl <= mdts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Params {
     vendor_id: u16,
@@ -162,6 +257,10 @@ pub struct Params {
     vectors: u16,
     namespaces: [Namespace; MAX_NAMESPACES],
     ns_count: u8,
+    /// The zoned geometry of each namespace of the Zoned Namespace Command Set.
+    zoned: [Option<Zoned>; MAX_NAMESPACES],
+    /// Zone Append Size Limit (a power of two of 4 KiB pages; 0: MDTS).
+    zasl: u8,
 }
 
 /// `s` as a space-padded ASCII field of `N` bytes, if it is 1 to `N` printable characters.
@@ -227,7 +326,89 @@ impl Params {
             vectors: c.vectors,
             namespaces,
             ns_count: c.namespaces.len() as u8,
+            zoned: [None; MAX_NAMESPACES],
+            zasl: 0,
         })
+    }
+
+    /// These parameters with namespace `nsid` a zoned namespace (CSI 02h) of geometry `z`, or
+    /// the first invalid field of `z` (the error carries the namespace's 0-based index).
+    pub fn zoned(mut self, nsid: u32, z: &ZonedConfig) -> Result<Params, ParamError> {
+        let ns = *self.namespace(nsid).ok_or(ParamError::ZonedNamespace)?;
+        let i = (nsid - 1) as usize;
+        let block = u64::from(ns.lba_size());
+        if z.zone_size == 0
+            || !z.zone_size.is_multiple_of(block)
+            || !ns.bytes().is_multiple_of(z.zone_size)
+        {
+            return Err(if z.zone_size > ns.bytes() {
+                ParamError::ZoneCount(i)
+            } else {
+                ParamError::ZoneSize(i)
+            });
+        }
+        let zones =
+            u32::try_from(ns.bytes() / z.zone_size).map_err(|_| ParamError::ZoneCount(i))?;
+        if zones == 0 {
+            return Err(ParamError::ZoneCount(i));
+        }
+        if z.zone_capacity == 0
+            || z.zone_capacity > z.zone_size
+            || !z.zone_capacity.is_multiple_of(block)
+        {
+            return Err(ParamError::ZoneCapacity(i));
+        }
+        let open_above_active = z.max_active != 0 && (z.max_open == 0 || z.max_open > z.max_active);
+        if open_above_active || z.max_open > zones || z.max_active > zones {
+            return Err(ParamError::ZoneLimits(i));
+        }
+        let slot = self.zoned.get_mut(i).ok_or(ParamError::ZonedNamespace)?;
+        // INVARIANT: checked above.
+        *slot = Some(Zoned {
+            zone_size: z.zone_size,
+            zone_capacity: z.zone_capacity,
+            zones,
+            max_open: z.max_open,
+            max_active: z.max_active,
+            read_across_zones: z.read_across_zones,
+        });
+        Ok(self)
+    }
+
+    /// These parameters with Zone Append Size Limit `zasl` (Identify Controller, Zoned
+    /// Namespace Command Set: a power of two of 4 KiB pages; 0 means MDTS). Refused with
+    /// [`ParamError::Zasl`] above MDTS.
+    pub fn zone_append_limit(mut self, zasl: u8) -> Result<Params, ParamError> {
+        if zasl > self.mdts {
+            return Err(ParamError::Zasl);
+        }
+        self.zasl = zasl;
+        Ok(self)
+    }
+
+    /// The zoned geometry of namespace `nsid`, if it is a zoned namespace.
+    pub fn zoned_namespace(&self, nsid: u32) -> Option<&Zoned> {
+        self.namespace(nsid)?;
+        self.zoned.get(usize::try_from(nsid - 1).ok()?)?.as_ref()
+    }
+
+    /// Whether any namespace is zoned: the controller then supports I/O Command Set selection
+    /// (CAP.CSS bit 6) and the Zoned Namespace Command Set.
+    pub fn has_zoned(&self) -> bool {
+        self.zoned.iter().any(Option::is_some)
+    }
+
+    /// Zone Append Size Limit (0: MDTS).
+    pub fn zasl(&self) -> u8 {
+        self.zasl
+    }
+
+    /// Largest Zone Append data size in bytes.
+    pub fn max_append(&self) -> u64 {
+        match self.zasl {
+            0 => self.max_transfer(),
+            z => 4096 << z.min(MAX_MDTS),
+        }
     }
 
     /// PCI Vendor ID.

@@ -37,6 +37,8 @@ pub const CAP_CQR: u64 = 1 << 16;
 pub const CAP_TO_SHIFT: u32 = 24;
 /// CAP.CSS bit 0 (bit 37): the NVM command set.
 pub const CAP_CSS_NVM: u64 = 1 << 37;
+/// CAP.CSS bit 6 (bit 43): one or more I/O Command Sets, selected with CC.CSS 110b.
+pub const CAP_CSS_IO_SETS: u64 = 1 << 43;
 /// CAP.MPSMIN shift (bits 51:48).
 pub const CAP_MPSMIN_SHIFT: u32 = 48;
 /// CAP.MPSMAX shift (bits 55:52).
@@ -50,6 +52,8 @@ pub const MPS_MAX: u32 = 4;
 pub const CC_EN: u32 = 1;
 /// CC.CSS shift (bits 6:4); 000b selects the NVM command set.
 pub const CC_CSS_SHIFT: u32 = 4;
+/// CC.CSS 110b: every I/O Command Set the controller supports (CAP.CSS bit 6) is enabled.
+pub const CC_CSS_IO_SETS: u32 = 0b110;
 /// CC.MPS shift (bits 10:7).
 pub const CC_MPS_SHIFT: u32 = 7;
 /// CC.AMS shift (bits 13:11); 000b is round robin.
@@ -89,12 +93,15 @@ pub const CSTS_SHST_COMPLETE: u32 = 2 << 2;
 /// The AQA bits software can write: ASQS (11:0) and ACQS (27:16).
 pub const AQA_WRITABLE: u32 = 0x0fff_0fff;
 
-/// The CAP value of a controller with parameters `p`.
+/// The CAP value of a controller with parameters `p`: with a zoned namespace, CAP.CSS also
+/// advertises I/O Command Set selection.
 pub fn cap(p: &Params) -> u64 {
+    let io_sets = if p.has_zoned() { CAP_CSS_IO_SETS } else { 0 };
     u64::from(p.mqes())
         | CAP_CQR
         | u64::from(p.timeout()) << CAP_TO_SHIFT
         | CAP_CSS_NVM
+        | io_sets
         | u64::from(MPS_MIN) << CAP_MPSMIN_SHIFT
         | u64::from(MPS_MAX) << CAP_MPSMAX_SHIFT
 }

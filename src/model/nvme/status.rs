@@ -79,6 +79,25 @@ impl Status {
     /// Controller List Invalid (Namespace Attachment): the list is empty or names a controller
     /// that is not this one.
     pub const CONTROLLER_LIST_INVALID: Status = Status::new(SCT_COMMAND, 0x1c);
+    /// Zone Boundary Error (Zoned Namespace Command Set): the command spans zones (a read
+    /// without Read Across Zone Boundaries) or runs past the zone capacity (a write).
+    pub const ZONE_BOUNDARY_ERROR: Status = Status::new(SCT_COMMAND, 0xb8);
+    /// Zone Is Full.
+    pub const ZONE_IS_FULL: Status = Status::new(SCT_COMMAND, 0xb9);
+    /// Zone Is Read Only.
+    pub const ZONE_IS_READ_ONLY: Status = Status::new(SCT_COMMAND, 0xba);
+    /// Zone Is Offline.
+    pub const ZONE_IS_OFFLINE: Status = Status::new(SCT_COMMAND, 0xbb);
+    /// Zone Invalid Write: a write that does not start at the zone's write pointer.
+    pub const ZONE_INVALID_WRITE: Status = Status::new(SCT_COMMAND, 0xbc);
+    /// Too Many Active Zones: the zone would become active past the namespace's limit.
+    pub const ZONE_TOO_MANY_ACTIVE: Status = Status::new(SCT_COMMAND, 0xbd);
+    /// Too Many Open Zones: the zone would be opened past the namespace's limit, and no
+    /// implicitly opened zone can be closed to make room.
+    pub const ZONE_TOO_MANY_OPEN: Status = Status::new(SCT_COMMAND, 0xbe);
+    /// Zone Invalid State Transition: the Zone Management Send action does not apply to the
+    /// zone's state.
+    pub const ZONE_INVALID_TRANSITION: Status = Status::new(SCT_COMMAND, 0xbf);
     /// Write Fault.
     pub const WRITE_FAULT: Status = Status::new(SCT_MEDIA, 0x80);
     /// Unrecovered Read Error.
