@@ -503,10 +503,11 @@ fn with_capacity_sizes_the_geometry() {
     );
 }
 
+type Any = AnyModel<Vec<u32>, 8, 16>;
+
 #[test]
-fn any_model_from_presets() {
+fn any_model_none_and_simple() {
     use nvmock_model::nvme::timing::presets::{by_name, Preset};
-    type Any = AnyModel<Vec<u32>, 8, 16>;
     let mut none = Any::from_preset(Preset::None, Vec::new()).unwrap();
     assert_eq!(none.name(), "none");
     assert_eq!(none.complete(&cmd(Op::Read, 0, K4, 5)), 5);
@@ -514,6 +515,11 @@ fn any_model_from_presets() {
     assert_eq!(optane.name(), "simple");
     assert_eq!(optane.complete(&cmd(Op::Read, 0, K4, 5)), 10_005);
     assert_eq!(optane.min_latency(Op::Write), 10_000);
+}
+
+#[test]
+fn any_model_nand() {
+    use nvmock_model::nvme::timing::presets::by_name;
     // The nand preset needs its table.
     let pro = by_name("970pro-like").unwrap();
     let e = Any::from_preset(pro, Vec::new()).err().unwrap();
