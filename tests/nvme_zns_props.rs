@@ -121,7 +121,7 @@ impl Reference {
         if slba >= ZONES * ZSZE || (!append && slba + nlb > ZONES * ZSZE) {
             return Err(Status::LBA_OUT_OF_RANGE);
         }
-        if append && slba % ZSZE != 0 {
+        if append && !slba.is_multiple_of(ZSZE) {
             return Err(Status::INVALID_FIELD);
         }
         let i = (slba / ZSZE) as usize;
@@ -261,7 +261,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0..AIM, -1i8..=1, 1..=ZCAP).prop_map(|(zone, delta, nlb)| {
             let delta = if delta == 0 || nlb % 5 != 0 { 0 } else { delta };
-            Op::Write { zone, delta, nlb: nlb.min(ZCAP / 2).max(1) }
+            Op::Write { zone, delta, nlb: nlb.clamp(1, ZCAP / 2) }
         }),
         3 => (0..AIM, any::<bool>(), 1..=ZCAP / 2)
             .prop_map(|(zone, m, nlb)| Op::Append { zone, misaligned: m && nlb % 7 == 0, nlb }),
