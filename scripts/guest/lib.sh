@@ -54,10 +54,11 @@ phase() {
 }
 
 # The load plan, /nvmock/plan (scripts/suites plan ARCH MODE, from config/modules): one line per
-# module, in load order: NAME LOAD ROLE HELD FILTER PARAMS. LOAD is the group that loads it
+# module, in load order: NAME LOAD ROLE HELD FILTER PARAMS UNLOAD. LOAD is the group that loads it
 # (boot: init.sh before the checks; nvdimm: the NVDIMM area); HELD how many KUnit suites it
 # holds; FILTER the suites to run as it loads (* every one it holds, - none, else a
-# comma-separated list); PARAMS comma-separated module parameters (full runs) or -.
+# comma-separated list); PARAMS comma-separated module parameters (full runs) or -; UNLOAD
+# whether the run unloads it at the end (yes, no).
 
 # plan_has GROUP: whether the plan loads any module in GROUP.
 plan_has() {
@@ -82,7 +83,9 @@ kunit_glob() {
 # to run only some of its suites loads once per suite under kunit.filter_glob, and is
 # unloaded in between; the last load keeps it (with its parameters) for the checks.
 plan_load_one() {
-	# shellcheck disable=SC2046 # the plan's fields are single words
+	# The plan's fields are single words, and "*" is one of them: no globbing until the end.
+	set -f
+	# shellcheck disable=SC2046 # split into the fields
 	set -- $(grep "^$1 " /nvmock/plan)
 	name=$1 filter=$5 params=
 	[ "$6" = - ] || params=$(echo "$6" | tr ',' ' ')
@@ -104,6 +107,7 @@ plan_load_one() {
 		fi
 	done
 	kunit_glob '*.*'
+	set +f
 	return $rc
 }
 
@@ -117,9 +121,10 @@ plan_load() {
 	return $rc
 }
 
-# plan_unload GROUP: GROUP's modules that are still loaded, in reverse order.
+# plan_unload GROUP: GROUP's modules that are still loaded and are to be unloaded, in reverse
+# order.
 plan_unload() {
-	for m in $(plan_modules "$1" | sed -n '1!G;h;$p'); do
+	for m in $(awk -v g="$1" '$2 == g && $7 == "yes" {print $1}' /nvmock/plan | sed -n '1!G;h;$p'); do
 		grep -q "^$m " /proc/modules || continue
 		rmmod "$m" || echo "nvmock-init: FAILED rmmod $m"
 	done

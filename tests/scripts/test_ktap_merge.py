@@ -70,6 +70,12 @@ class Merge(unittest.TestCase):
         self.assertEqual(km.merge(console, plan=2)[:2], ['KTAP version 1', '1..2'])
         self.assertEqual(km.merge(console)[:2], ['KTAP version 1', '1..1'])
 
+    def test_builtin_suites_are_added_to_the_plan(self):
+        # The kernel's own suite at boot plus one of two planned nvmock suites: 1 + 2.
+        console = (['KTAP version 1', '1..1'] + suite('rust_kernel_fmt', [True]) + ['ok 1 rust_kernel_fmt'] +
+                   ['KTAP version 1', '1..1'] + suite('nvmock_a', [True]) + ['ok 1 nvmock_a'])
+        self.assertEqual(km.merge(console, plan=2, prefix='nvmock_')[1], '1..3')
+
     def test_more_results_than_planned_raise_the_plan(self):
         console = ['KTAP version 1', '1..2'] + suite('a', [True]) + ['ok 1 a'] + \
             suite('b', [True]) + ['ok 2 b']

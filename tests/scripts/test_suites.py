@@ -17,7 +17,7 @@ su = importlib.util.module_from_spec(_spec)
 _loader.exec_module(su)
 
 MANIFEST = """
-module shim   mock/shim        um,x86_64 shim     boot
+module shim   mock/shim        um,x86_64 shim     boot stays
 module drv    tools-testing/drv um,x86_64 relinked boot wraps=__wrap_ioremap
 module rmod   src/modules/rmod um,x86_64 rust     boot params=nvme=1
 module x86mod src/modules/x86mod x86_64  rust     nvdimm
@@ -89,9 +89,11 @@ mod kunit {
     mod gamma;
 }
 '''
+# The other way to spell it: the inline module's own #[path] is the directory.
 XMOD = '''
+#[path = "../kunit"]
 mod kunit {
-    #[path = "../../kunit/delta.rs"]
+    #[path = "delta.rs"]
     mod delta;
 }
 '''
@@ -221,11 +223,11 @@ class Plan(unittest.TestCase):
 
     def test_plan_filters_a_module_that_runs_some_of_its_suites(self):
         self.assertEqual(su.plan(self.m, self.s, 'um', 'full'), [
-            'shim boot shim 0 * -', 'drv boot relinked 0 * -', 'rmod boot rust 2 * nvme=1'])
+            'shim boot shim 0 * - no', 'drv boot relinked 0 * - yes', 'rmod boot rust 2 * nvme=1 yes'])
         self.assertEqual(su.plan(self.m, self.s, 'x86_64', 'full')[2:], [
-            'rmod boot rust 3 nvmock_alpha,nvmock_gamma nvme=1', 'x86mod nvdimm rust 1 * -'])
+            'rmod boot rust 3 nvmock_alpha,nvmock_gamma nvme=1 yes', 'x86mod nvdimm rust 1 * - yes'])
         # quick: no module parameters (no userspace checks), the boot group only.
-        self.assertEqual(su.plan(self.m, self.s, 'um', 'quick')[2], 'rmod boot rust 2 * -')
+        self.assertEqual(su.plan(self.m, self.s, 'um', 'quick')[2], 'rmod boot rust 2 * - yes')
 
 
 class Verify(unittest.TestCase):
