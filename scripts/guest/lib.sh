@@ -124,10 +124,11 @@ plan_load() {
 # plan_unload GROUP: GROUP's modules that are still loaded and are to be unloaded, in reverse
 # order.
 plan_unload() {
-	for m in $(awk -v g="$1" '$2 == g && $7 == "yes" {print $1}' /nvmock/plan | sed -n '1!G;h;$p'); do
+	awk -v g="$1" '$2 == g && $7 == "yes" {print $1}' /nvmock/plan | sed -n '1!G;h;$p' >/tmp/unload
+	while read -r m; do
 		grep -q "^$m " /proc/modules || continue
 		rmmod "$m" || echo "nvmock-init: FAILED rmmod $m"
-	done
+	done </tmp/unload
 }
 
 # check_watermarks GROUP: every relinked module of GROUP must be nvmock's copy, not the
