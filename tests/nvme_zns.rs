@@ -154,6 +154,15 @@ fn identify_reports_the_zoned_command_set() {
     let (c, d) = h.identify(0x1c, 0);
     assert_status(&c, Status::SUCCESS);
     assert_eq!(le64(&d, 0), 0b101);
+    // CNS 07h: the active NSIDs of a command set.
+    for (csi, list) in [(0, [CONV, 0]), (CSI_ZONED, [ZNS, 0])] {
+        let (c, d) = identify_csi(&mut h, 7, 0, csi);
+        assert_status(&c, Status::SUCCESS);
+        assert_eq!([le32(&d, 0), le32(&d, 4)], list, "CSI {csi}");
+    }
+    let (_, d) = identify_csi(&mut h, 7, ZNS, CSI_ZONED);
+    assert_eq!(le32(&d, 0), 0, "above NSID 2: none");
+    assert_status(&identify_csi(&mut h, 7, 0, 1).0, Status::INVALID_FIELD);
     // CNS 08h: ready.
     let (c, d) = h.identify(8, ZNS);
     assert_status(&c, Status::SUCCESS);
@@ -194,6 +203,7 @@ fn identify_zoned_structures_for_inactive_and_broadcast_nsids() {
     );
     let (_, d) = plain.identify(3, 1);
     assert_eq!(d[20..], vec![0; 4076][..], "no CSI descriptor");
+    assert_status(&plain.identify(7, 0).0, Status::INVALID_FIELD);
 }
 
 fn effects(h: &mut Host, csi: u8) -> (Cqe, Vec<u8>) {

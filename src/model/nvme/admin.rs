@@ -342,8 +342,9 @@ impl<const QUEUES: usize> Controller<QUEUES> {
     /// descriptors), 10h (allocated NSIDs), 11h (allocated namespace), 12h (controllers
     /// attached to a namespace) and 13h (controllers in the subsystem: this one); and the
     /// I/O Command Set structures: 05h (I/O Command Set specific namespace), 06h (I/O
-    /// Command Set specific controller), both for CSI 00h (NVM) only, and 1Ch (I/O Command
-    /// Set combinations: NVM alone).
+    /// Command Set specific controller), both for CSI 00h (NVM) and, with a zoned namespace,
+    /// 02h (Zoned); 07h (active NSIDs of a command set, with a zoned namespace), 08h (I/O
+    /// Command Set independent namespace) and 1Ch (I/O Command Set combinations).
     fn identify<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
         let page = self.page_size();
         if sqe.cdw10 & 0xff00 != 0 {
@@ -389,6 +390,22 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                     attached
                 } else {
                     allocated_ids
+                };
+                identify::ns_list(set, nsid, out);
+            }
+            // The active NSIDs of one I/O Command Set (CSI 00h: the conventional namespaces,
+            // 02h: the zoned ones), on a controller that selects I/O Command Sets.
+            0x07 if has_zoned => {
+                if nsid >= 0xffff_fffe {
+                    return Err(Status::INVALID_NAMESPACE);
+                }
+                let zoned_mask = (1..=p.namespace_count())
+                    .filter(|&n| p.zoned_namespace(n).is_some())
+                    .fold(0u32, |m, n| m | 1u32.checked_shl(n - 1).unwrap_or(0));
+                let set = match csi(sqe) {
+                    CSI_NVM => attached & !zoned_mask,
+                    CSI_ZONED => attached & zoned_mask,
+                    _ => return Err(Status::INVALID_FIELD),
                 };
                 identify::ns_list(set, nsid, out);
             }
