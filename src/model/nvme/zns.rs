@@ -41,6 +41,12 @@
 //!   Field. Zone attributes are all zero (no Zone Active Excursions).
 //! - While CC.CSS selects the NVM Command Set only (000b), every I/O command to a zoned
 //!   namespace is Invalid Command Opcode.
+//! - Write Zeroes is a write (at the write pointer, advancing it); Dataset Management
+//!   deallocates as on a conventional namespace and changes no zone state. Flush is as
+//!   for any namespace.
+//! - Not implemented: the Changed Zone List log page and its Zone Descriptor Changed
+//!   notices, Zone Active Excursions and the reset/finish recommendations (RRL, FRL 0),
+//!   variable zone capacity, zone random write areas.
 
 use super::super::le::put;
 use super::ctrl::Controller;
