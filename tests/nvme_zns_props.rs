@@ -388,3 +388,68 @@ proptest! {
         }
     }
 }
+
+#[derive(Clone, Debug)]
+enum DataOp {
+    Write { zone: u64, nlb: u64 },
+    Append { zone: u64, nlb: u64 },
+    Reset { zone: u64 },
+    Finish { zone: u64 },
+}
+
+fn data_op() -> impl Strategy<Value = DataOp> {
+    prop_oneof![
+        4 => (0..AIM, 1..=ZCAP / 3).prop_map(|(zone, nlb)| DataOp::Write { zone, nlb }),
+        4 => (0..AIM, 1..=ZCAP / 3).prop_map(|(zone, nlb)| DataOp::Append { zone, nlb }),
+        1 => (0..AIM).prop_map(|zone| DataOp::Reset { zone }),
+        1 => (0..AIM).prop_map(|zone| DataOp::Finish { zone }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The data lands where the write pointer (or the LBA a Zone Append reports) says, a
+    /// reset zone reads as zeroes again, and nothing else on the namespace changes.
+    #[test]
+    fn zone_data_follows_the_write_pointers(ops in prop::collection::vec(data_op(), 1..40)) {
+        let z = ZonedConfig { max_open: 0, max_active: 0, ..zoned_config() };
+        let mut h = zoned_host_with(&z, 0);
+        let mut image = vec![0u8; (ZONES * ZSZE * 512) as usize];
+        for o in &ops {
+            let wp = |h: &Host, zone: u64| records(h)[zone as usize].1;
+            match *o {
+                DataOp::Write { zone, nlb } => {
+                    let slba = zone * ZSZE + wp(&h, zone);
+                    if write(&mut h, slba, nlb).status == Status::SUCCESS {
+                        let at = (slba * 512) as usize;
+                        image[at..at + (nlb * 512) as usize]
+                            .copy_from_slice(&pattern((nlb * 512) as usize, slba as u8));
+                    }
+                }
+                DataOp::Append { zone, nlb } => {
+                    let before = wp(&h, zone);
+                    let c = append(&mut h, zone * ZSZE, nlb);
+                    if c.status == Status::SUCCESS {
+                        prop_assert_eq!(assigned(&c), zone * ZSZE + before);
+                        let at = (assigned(&c) * 512) as usize;
+                        image[at..at + (nlb * 512) as usize]
+                            .copy_from_slice(&pattern((nlb * 512) as usize, 0xa5));
+                    }
+                }
+                DataOp::Reset { zone } => {
+                    prop_assert_eq!(zms(&mut h, ZNS, zone * ZSZE, RESET, false).status, Status::SUCCESS);
+                    let at = (zone * ZSZE * 512) as usize;
+                    image[at..at + (ZSZE * 512) as usize].fill(0);
+                }
+                DataOp::Finish { zone } => {
+                    prop_assert_eq!(zms(&mut h, ZNS, zone * ZSZE, FINISH, false).status, Status::SUCCESS);
+                }
+            }
+            let aimed = (AIM * ZSZE * 512) as usize;
+            prop_assert!(h.disk.ns[ZNS as usize - 1][..aimed] == image[..aimed], "contents after {:?}", o);
+        }
+        prop_assert!(h.disk.ns[ZNS as usize - 1] == image);
+        prop_assert!(h.disk.ns[CONV as usize - 1] == vec![0u8; image.len()]);
+    }
+}
