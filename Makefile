@@ -83,10 +83,12 @@ clean:
 	@echo "kernel builds and downloads stay in $${NVMOCK_CACHE:-~/.cache/nvmock}"
 
 .PHONY: kunit-tree kunit-py
-# Link the pure-model suites into the pinned tree and print the kunit.py command.
+# Link the pure models, the nvmock_model suite and the host tests (tests/*.rs, one suite per
+# file, property tests left out) into a copy of the pinned tree; print the kunit.py command.
 kunit-tree: setup
 	@$(S)/kunit-tree
-# The same, and run it (kunit.py builds its own UML kernel in the cache).
+# The same, and run it (kunit.py builds its own UML kernel in the cache); fails unless every
+# suite ran all its cases and passed.
 kunit-py: setup
 	@$(S)/kunit-tree --run
 
