@@ -204,6 +204,30 @@ class Scan(unittest.TestCase):
             su.cfg_holds('CONFIG_ACPI', 'um', {}, 'x.rs')
 
 
+class Kbuild(unittest.TestCase):
+    def setUp(self):
+        self.t = Tree()
+        self.t.write('mock/Kbuild', 'obj-m += shim.o\n')
+        self.t.write('tools-testing/Kbuild', 'obj-m += drv.o\ndrv-y := drv_relinked.o\n')
+        self.t.write('src/modules/Kbuild', 'obj-m += rmod.o\nobj-$(CONFIG_ACPI_NFIT) += x86mod.o\n')
+
+    def tearDown(self):
+        self.t.close()
+
+    def test_every_built_module_is_listed(self):
+        m, _ = self.t.load()
+        self.assertEqual(su.check_kbuild(m, self.t.root), [])
+        self.t.write('mock/Kbuild', 'obj-m += shim.o\nobj-m += new-helper.o\n')
+        self.assertEqual(su.check_kbuild(m, self.t.root),
+                         ['mock/Kbuild builds new_helper.ko, which config/modules does not list'])
+
+    def test_a_listed_module_nothing_builds_is_reported(self):
+        self.t.write('tools-testing/Kbuild', '')
+        m, _ = self.t.load()
+        self.assertEqual(su.check_kbuild(m, self.t.root),
+                         ['config/modules lists drv, which no Kbuild file builds'])
+
+
 class Plan(unittest.TestCase):
     def setUp(self):
         self.t = Tree()
@@ -330,6 +354,7 @@ class RealTree(unittest.TestCase):
 
     def test_manifest_and_lock_match_the_source(self):
         self.assertEqual(su.check(self.m, self.s), [])
+        self.assertEqual(su.check_kbuild(self.m, os.path.abspath(ROOT)), [])
         errs, _ = su.check_lock(su.load_lock(os.path.abspath(ROOT)), self.s)
         self.assertEqual(errs, [])
 
