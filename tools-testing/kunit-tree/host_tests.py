@@ -195,8 +195,9 @@ def drop_messages(code):
     to the line a failure names."""
     out = []
     pos = 0
+    in_code = code_mask(code)
     for m in ASSERT.finditer(code):
-        if m.start() < pos:
+        if m.start() < pos or not in_code[m.start()]:
             continue
         need = 1 if m.group(1) == "assert" else 2
         depth = 1
@@ -246,6 +247,22 @@ def drop_messages(code):
         pos = close + 1
     out.append(code[pos:])
     return "".join(out)
+
+
+def code_mask(s):
+    """For each character of s: 1 if it is code, 0 if in a comment or a literal."""
+    mask = bytearray(b"\1" * (len(s) + 1))
+    i = 0
+    while i < len(s):
+        k = skip_literal(s, i)
+        if k == i and (s.startswith("//", i) or s.startswith("/*", i)):
+            k = skip_trivia(s, i)
+        if k != i:
+            mask[i:k] = bytes(k - i)
+            i = k
+        else:
+            i += 1
+    return mask
 
 
 def strip_comments(s):
