@@ -10,6 +10,7 @@
 
 #include <linux/types.h>
 
+struct device;
 struct module;
 
 /* ->ctl target for bus-scope commands (DIMM commands name the DIMM's NFIT device handle). */
@@ -70,7 +71,7 @@ struct nvmock_nfit_ops {
 
 /**
  * struct nvmock_nfit_dax - a device-dax instance under a bus, as nvmock_nfit_find_dax()
- * found it
+ * (KUnit only) found it
  * @name: its device name, "dax<region>.<id>" (also its /dev node)
  * @start: system physical address of its first range
  * @size: bytes in all its ranges
@@ -91,6 +92,10 @@ int nvmock_nfit_add(struct nvmock_nfit_ops *ops);
 void nvmock_nfit_remove(struct nvmock_nfit_ops *ops);
 void nvmock_nfit_notify_bus(struct nvmock_nfit_ops *ops, u32 event);
 void nvmock_nfit_notify_dimm(struct nvmock_nfit_ops *ops, u32 idx, u32 event);
+struct device *nvmock_nfit_bus_dev(struct nvmock_nfit_ops *ops);
+struct device *nvmock_nfit_dimm_dev(struct nvmock_nfit_ops *ops, u32 idx);
+
+/* KUnit only: mock/nvmock_nvdimm_kunit.c (module nvmock_nvdimm_kunit). */
 void nvmock_nfit_settle(void);
 int nvmock_nfit_label_index(struct nvmock_nfit_ops *ops, u32 idx, int *cur,
 			    int *label_size);
