@@ -61,6 +61,10 @@ mod kunit {
     #[cfg(CONFIG_X86)]
     #[path = "phram.rs"]
     mod phram;
+    #[path = "relinked.rs"]
+    mod relinked;
+    #[path = "watermark.rs"]
+    mod watermark;
 }
 
 module! {

@@ -47,6 +47,10 @@ mod kunit {
     mod dax;
     #[path = "nfit.rs"]
     mod nfit;
+    #[path = "relinked_nvdimm.rs"]
+    mod relinked_nvdimm;
+    #[path = "watermark.rs"]
+    mod watermark;
 }
 
 module! {
