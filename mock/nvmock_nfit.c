@@ -52,8 +52,17 @@ struct nvmock_nfit_bus {
 	const void *fit;
 	u32 fit_len;
 	int probe_rc;
+	/* The bus number in use (the platform device's id). */
+	int id;
+	/* DIMM i's test_dimm number; valid for i < ops->ndimms once numbered. */
+	u32 dimm_no[NVMOCK_NFIT_MAX_DIMMS];
+	u32 dimms_numbered;
 	struct device *dimm_dev[NVMOCK_NFIT_MAX_DIMMS];
 };
+
+/* Bus numbers and test_dimm numbers in use (see NVMOCK_NFIT_AUTO). */
+static DEFINE_IDA(nvmock_nfit_bus_ida);
+static DEFINE_IDA(nvmock_nfit_dimm_ida);
 
 /* The buses, for the fake ACPI handles' lookup. */
 static LIST_HEAD(nvmock_nfit_buses);
@@ -111,17 +120,22 @@ static int nvmock_nfit_ctl(struct nvdimm_bus_descriptor *nd_desc, struct nvdimm 
 	return ops->ctl(ops->ctx, target, cmd, buf, buf_len, cmd_rc);
 }
 
-/* test_dimm<N>: N - dimm_base is the DIMM's index in the owner's handles. */
+/* test_dimm<N>: the DIMM numbered N is the DIMM's index in the owner's handles. */
 static int dimm_idx(struct device *dev, struct nvmock_nfit_bus **busp)
 {
 	struct nvmock_nfit_bus *bus = to_bus(to_platform_device(dev->parent));
 	unsigned int n;
+	u32 i;
 
-	if (sscanf(dev_name(dev), "test_dimm%u", &n) != 1 || n < bus->ops->dimm_base ||
-	    n - bus->ops->dimm_base >= bus->ops->ndimms)
+	if (sscanf(dev_name(dev), "test_dimm%u", &n) != 1)
 		return -ENXIO;
-	*busp = bus;
-	return n - bus->ops->dimm_base;
+	for (i = 0; i < bus->dimms_numbered; i++) {
+		if (bus->dimm_no[i] == n) {
+			*busp = bus;
+			return i;
+		}
+	}
+	return -ENXIO;
 }
 
 static ssize_t dimm_attr_show(struct device *dev, int attr, const char *fmt, char *buf)
@@ -223,7 +237,7 @@ static int nvmock_nfit_dimms_add(struct nvmock_nfit_bus *bus)
 	for (i = 0; i < bus->ops->ndimms; i++) {
 		struct device *d = device_create_with_groups(&nvmock_nfit_dimm_class, dev, 0, NULL,
 							     nvmock_nfit_dimm_groups, "test_dimm%u",
-							     bus->ops->dimm_base + i);
+							     bus->dimm_no[i]);
 
 		if (IS_ERR(d)) {
 			nvmock_nfit_dimms_del(bus);
@@ -392,40 +406,86 @@ static void nvmock_nfit_release(struct device *dev)
 	kfree(to_bus(to_platform_device(dev)));
 }
 
+/* Gives back the bus's numbers (once its devices, which carry them in their names, are gone). */
+static void nvmock_nfit_unnumber(struct nvmock_nfit_bus *bus)
+{
+	while (bus->dimms_numbered)
+		ida_free(&nvmock_nfit_dimm_ida, bus->dimm_no[--bus->dimms_numbered]);
+	if (bus->id >= 0)
+		ida_free(&nvmock_nfit_bus_ida, bus->id);
+	bus->id = -1;
+}
+
+/*
+ * Takes the bus's numbers: those @ops asks for, or free ones for NVMOCK_NFIT_AUTO. -EEXIST
+ * when an asked-for number is taken.
+ */
+static int nvmock_nfit_number(struct nvmock_nfit_bus *bus)
+{
+	const struct nvmock_nfit_ops *ops = bus->ops;
+	int n;
+	u32 i;
+
+	if (ops->id == NVMOCK_NFIT_AUTO)
+		n = ida_alloc_min(&nvmock_nfit_bus_ida, NVMOCK_NFIT_FIRST_AUTO_BUS, GFP_KERNEL);
+	else
+		n = ida_alloc_range(&nvmock_nfit_bus_ida, ops->id, ops->id, GFP_KERNEL);
+	if (n < 0)
+		return n == -ENOSPC ? -EEXIST : n;
+	bus->id = n;
+	for (i = 0; i < ops->ndimms; i++) {
+		if (ops->dimm_base == NVMOCK_NFIT_DIMM_AUTO)
+			n = ida_alloc_min(&nvmock_nfit_dimm_ida, NVMOCK_NFIT_FIRST_AUTO_DIMM,
+					  GFP_KERNEL);
+		else
+			n = ida_alloc_range(&nvmock_nfit_dimm_ida, ops->dimm_base + i,
+					    ops->dimm_base + i, GFP_KERNEL);
+		if (n < 0) {
+			nvmock_nfit_unnumber(bus);
+			return n == -ENOSPC ? -EEXIST : n;
+		}
+		bus->dimm_no[bus->dimms_numbered++] = n;
+	}
+	return 0;
+}
+
 /**
  * nvmock_nfit_add - create and probe an emulated NVDIMM bus
  * @ops: the bus; must stay valid, with everything it points to, until
  *	nvmock_nfit_remove()
  *
  * Returns 0 once the bus is bound (its regions are then registered with libnvdimm), or
- * -EINVAL for malformed @ops, -EEXIST when bus @ops->id exists, or the probe's error.
+ * -EINVAL for malformed @ops, -EEXIST when a bus or test_dimm number @ops asks for is in use,
+ * or the probe's error.
  */
 int nvmock_nfit_add(struct nvmock_nfit_ops *ops)
 {
-	struct nvmock_nfit_bus *bus, *b;
+	struct nvmock_nfit_bus *bus;
 	int rc;
 
 	if (!ops || ops->size != sizeof(*ops) || !ops->ctl || !ops->dimm_attr || !ops->nfit ||
-	    !ops->nfit_len || ops->id < 0 || ops->ndimms > NVMOCK_NFIT_MAX_DIMMS ||
-	    (ops->ndimms && !ops->handles) || (ops->hotplug_nfit && !ops->hotplug_len))
+	    !ops->nfit_len || (ops->id < 0 && ops->id != NVMOCK_NFIT_AUTO) ||
+	    ops->ndimms > NVMOCK_NFIT_MAX_DIMMS || (ops->ndimms && !ops->handles) ||
+	    (ops->hotplug_nfit && !ops->hotplug_len) ||
+	    (ops->dimm_base != NVMOCK_NFIT_DIMM_AUTO && ops->ndimms &&
+	     ops->dimm_base > INT_MAX - ops->ndimms))
 		return -EINVAL;
 	bus = kzalloc(sizeof(*bus), GFP_KERNEL);
 	if (!bus)
 		return -ENOMEM;
 	bus->ops = ops;
+	bus->id = -1;
+	rc = nvmock_nfit_number(bus);
+	if (rc) {
+		kfree(bus);
+		return rc;
+	}
 	INIT_WORK(&bus->uc_work, nvmock_nfit_uc_work);
 	bus->pdev.name = "nfit_test";
-	bus->pdev.id = ops->id;
+	bus->pdev.id = bus->id;
 	bus->pdev.dev.release = nvmock_nfit_release;
 
 	mutex_lock(&nvmock_nfit_lock);
-	list_for_each_entry(b, &nvmock_nfit_buses, list) {
-		if (b->ops->id == ops->id) {
-			mutex_unlock(&nvmock_nfit_lock);
-			kfree(bus);
-			return -EEXIST;
-		}
-	}
 	list_add_tail(&bus->list, &nvmock_nfit_buses);
 	mutex_unlock(&nvmock_nfit_lock);
 	ops->glue = bus;
@@ -436,6 +496,7 @@ int nvmock_nfit_add(struct nvmock_nfit_ops *ops)
 		list_del(&bus->list);
 		mutex_unlock(&nvmock_nfit_lock);
 		ops->glue = NULL;
+		nvmock_nfit_unnumber(bus);
 		put_device(&bus->pdev.dev);
 		return rc;
 	}
@@ -469,6 +530,7 @@ void nvmock_nfit_remove(struct nvmock_nfit_ops *ops)
 	list_del(&bus->list);
 	mutex_unlock(&nvmock_nfit_lock);
 	ops->glue = NULL;
+	nvmock_nfit_unnumber(bus);
 	put_device(&bus->pdev.dev);
 }
 EXPORT_SYMBOL_GPL(nvmock_nfit_remove);

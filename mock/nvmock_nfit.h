@@ -23,12 +23,25 @@ enum nvmock_nfit_dimm_attr {
 	NVMOCK_DIMM_LOCK = 2,		/* wo: lock the DIMM (security tests) */
 };
 
+/*
+ * Bus and test_dimm numbers. Each number is in use by one bus at a time (two IDAs in the
+ * glue). The presets (nvmock's nfit_test module) ask for the numbers of the kernel's C
+ * nfit_test, which ndctl's tests know: buses 0 and 1, test_dimm0 to test_dimm6. Any other
+ * bus (the KUnit suites') asks for NVMOCK_NFIT_AUTO and gets numbers above those, so it can
+ * never take a preset's.
+ */
+#define NVMOCK_NFIT_AUTO		(-1)
+#define NVMOCK_NFIT_DIMM_AUTO		0xffffffffU
+#define NVMOCK_NFIT_FIRST_AUTO_BUS	2
+#define NVMOCK_NFIT_FIRST_AUTO_DIMM	7
+
 /**
  * struct nvmock_nfit_ops - one emulated NVDIMM bus
  * @size: sizeof(struct nvmock_nfit_ops) as the owner was built; checked at registration
  * @owner: the module that owns the bus (held while libnvdimm uses the bus)
  * @ctx: passed back to every callback
- * @id: the bus is the platform device "nfit_test.<id>", as ndctl's tests expect
+ * @id: the bus is the platform device "nfit_test.<id>", as ndctl's tests expect; or
+ *	%NVMOCK_NFIT_AUTO: the glue allocates a number from %NVMOCK_NFIT_FIRST_AUTO_BUS up
  * @nfit: the NFIT structures (no table header) the bus starts with
  * @nfit_len: their length
  * @hotplug_nfit: optional: the structures after a hot plug, delivered through _FIT and
@@ -36,7 +49,8 @@ enum nvmock_nfit_dimm_attr {
  * @hotplug_len: their length
  * @handles: NFIT device handles of the bus's DIMMs
  * @ndimms: number of @handles; DIMM i gets the class device test_dimm<@dimm_base + i>
- * @dimm_base: see @ndimms
+ * @dimm_base: see @ndimms; or %NVMOCK_NFIT_DIMM_AUTO: each DIMM gets a number the glue
+ *	allocates from %NVMOCK_NFIT_FIRST_AUTO_DIMM up
  * @bus_cmd_force_en: ND_CMD_* bus commands the bus supports
  * @bus_dsm_mask: NVDIMM_BUS_FAMILY_NFIT functions the bus supports
  * @bus_intel_mask: NVDIMM_BUS_FAMILY_INTEL functions the bus supports

@@ -18,7 +18,7 @@ mod tests {
     use crate::glue::iomap::Region;
     use crate::model::nfit::info_block::{self, InfoBlock, Kind, Layout, Memmap};
     use crate::model::nfit::{dsm, preset as topo, Mapping, Topology};
-    use crate::glue::nfit::bus::{BusDesc, DaxInfo, NfitBus};
+    use crate::glue::nfit::bus::{BusDesc, AUTO_DIMMS, AUTO_ID, DaxInfo, NfitBus};
     use core::ffi::{c_char, c_int, c_ulong};
     use kernel::error::to_result;
     use kernel::prelude::*;
@@ -49,17 +49,17 @@ mod tests {
         ..topo::NFIT_TEST1
     };
 
-    /// The bus under id `id`: no label commands, so the region has one label-less
-    /// namespace over all of it; ARS and clear error on the bus.
+    /// The bus named `name` (bus and DIMM numbers from the glue): no label commands, so the
+    /// region has one label-less namespace over all of it; ARS and clear error on the bus.
     macro_rules! dax_bus {
-        ($id:literal, $name:literal) => {
+        ($name:literal) => {
             BusDesc {
-                id: $id,
+                id: AUTO_ID,
                 name: $name,
                 span: topo::NFIT_TEST1_SPAN,
                 topology: TOPOLOGY,
                 hotplug: None,
-                dimm_base: 100 + 2 * $id,
+                dimm_base: AUTO_DIMMS,
                 package_calls: false,
                 bus_cmds: (1 << dsm::CMD_ARS_CAP)
                     | (1 << dsm::CMD_ARS_START)
@@ -72,10 +72,14 @@ mod tests {
         };
     }
 
-    static MAPS: BusDesc = dax_bus!(20, c"nvmock_dax.20");
-    static REVOKE: BusDesc = dax_bus!(21, c"nvmock_dax.21");
-    static PMD: BusDesc = dax_bus!(22, c"nvmock_dax.22");
-    static POISON: BusDesc = dax_bus!(23, c"nvmock_dax.23");
+    /// Virtual nanoseconds per real one for the buses' long operations: nfit_test's
+    /// default, a one-second scrub in a millisecond.
+    const TIME_SCALE: u32 = 1000;
+
+    static MAPS: BusDesc = dax_bus!(c"nvmock_dax.maps");
+    static REVOKE: BusDesc = dax_bus!(c"nvmock_dax.revoke");
+    static PMD: BusDesc = dax_bus!(c"nvmock_dax.pmd");
+    static POISON: BusDesc = dax_bus!(c"nvmock_dax.poison");
 
     fn module() -> &'static ThisModule {
         kernel::module::this_module::<crate::LocalModule>()
@@ -190,7 +194,7 @@ mod tests {
     #[test]
     fn devdax_maps_the_bus_memory_page_by_page() -> Result {
         let mut planted = None;
-        let bus = NfitBus::new_with(module(), &MAPS, 1000, |_, p| {
+        let bus = NfitBus::new_with(module(), &MAPS, TIME_SCALE, |_, p| {
             planted = Some(plant(p.base, p.regions, PAGE as u32)?);
             Ok(())
         })?;
@@ -234,7 +238,7 @@ mod tests {
 
     #[test]
     fn removal_revokes_a_live_mapping() -> Result {
-        let bus = NfitBus::new_with(module(), &REVOKE, 1000, |_, p| {
+        let bus = NfitBus::new_with(module(), &REVOKE, TIME_SCALE, |_, p| {
             plant(p.base, p.regions, PAGE as u32).map(|_| ())
         })?;
         let dax = bound_dax(&bus)?;
@@ -256,7 +260,7 @@ mod tests {
     #[test]
     fn pmd_aligned_instance_refuses_faults_on_page_backed_memory() -> Result {
         let align = 2 * MIB as u32;
-        let bus = NfitBus::new_with(module(), &PMD, 1000, |_, p| {
+        let bus = NfitBus::new_with(module(), &PMD, TIME_SCALE, |_, p| {
             plant(p.base, p.regions, align).map(|_| ())
         })?;
         let dax = bound_dax(&bus)?;
@@ -277,7 +281,7 @@ mod tests {
     #[test]
     fn poison_in_a_dax_range_is_reported_and_cleared() -> Result {
         let mut bad = 0;
-        let bus = NfitBus::new_with(module(), &POISON, 1000, |st, p| {
+        let bus = NfitBus::new_with(module(), &POISON, TIME_SCALE, |st, p| {
             let (_, layout) = plant(p.base, p.regions, PAGE as u32)?;
             let (start, _) = namespace(p.base)?;
             bad = start + layout.dataoff + 5 * PAGE;

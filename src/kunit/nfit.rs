@@ -5,21 +5,22 @@
 #[kernel::macros::kunit_tests(nvmock_nfit)]
 mod tests {
     use crate::model::nfit::{dsm, label_index, preset as topo};
-    use crate::glue::nfit::bus::{BusDesc, NfitBus};
+    use crate::glue::nfit::bus::{BusDesc, AUTO_DIMMS, AUTO_ID, NfitBus};
     use kernel::prelude::*;
     use kernel::time::{delay::fsleep, Delta};
 
     /// nfit_test.1's flat topology (one 32 MiB PMEM DIMM, a virtual CD, an unmapped DIMM)
-    /// under bus `id`, with labels on its DIMMs and ARS on the bus.
+    /// named `name`, with labels on its DIMMs and ARS on the bus; its bus and DIMM numbers
+    /// are the next free ones the glue hands out.
     macro_rules! flat_bus {
-        ($id:literal, $name:literal) => {
+        ($name:literal) => {
             BusDesc {
-                id: $id,
+                id: AUTO_ID,
                 name: $name,
                 span: topo::NFIT_TEST1_SPAN,
                 topology: topo::NFIT_TEST1,
                 hotplug: None,
-                dimm_base: 100 + 2 * $id,
+                dimm_base: AUTO_DIMMS,
                 package_calls: false,
                 bus_cmds: (1 << dsm::CMD_ARS_CAP)
                     | (1 << dsm::CMD_ARS_START)
@@ -34,11 +35,15 @@ mod tests {
         };
     }
 
-    static PROBE: BusDesc = flat_bus!(10, c"nvmock_nfit.10");
-    static LABEL_FAIL: BusDesc = flat_bus!(11, c"nvmock_nfit.11");
-    static ARS_OVERFLOW: BusDesc = flat_bus!(12, c"nvmock_nfit.12");
-    static UNWIND: BusDesc = flat_bus!(13, c"nvmock_nfit.13");
-    static LABEL_INDEX: BusDesc = flat_bus!(14, c"nvmock_nfit.14");
+    /// Virtual nanoseconds per real one for the buses' long operations: nfit_test's
+    /// default, a one-second scrub in a millisecond.
+    const TIME_SCALE: u32 = 1000;
+
+    static PROBE: BusDesc = flat_bus!(c"nvmock_nfit.probe");
+    static LABEL_FAIL: BusDesc = flat_bus!(c"nvmock_nfit.label_fail");
+    static ARS_OVERFLOW: BusDesc = flat_bus!(c"nvmock_nfit.ars_overflow");
+    static UNWIND: BusDesc = flat_bus!(c"nvmock_nfit.unwind");
+    static LABEL_INDEX: BusDesc = flat_bus!(c"nvmock_nfit.label_index");
 
     fn module() -> &'static ThisModule {
         kernel::module::this_module::<crate::LocalModule>()
@@ -46,7 +51,7 @@ mod tests {
 
     #[test]
     fn probe_reads_labels_maps_pmem_and_lets_go() -> Result {
-        let bus = NfitBus::new(module(), &PROBE, 1000)?;
+        let bus = NfitBus::new(module(), &PROBE, TIME_SCALE)?;
         let calls = bus.with_state(|s| s.dimm_calls(0)).ok_or(EINVAL)?;
         // libnvdimm sized and read the label area of the PMEM DIMM, without errors.
         check!(calls.calls[dsm::CMD_GET_CONFIG_SIZE as usize] >= 1);
@@ -72,7 +77,7 @@ mod tests {
     #[test]
     fn failing_label_reads_are_seen_and_unwound() -> Result {
         // Every Get Config Size of the PMEM DIMM fails with -ENXIO.
-        let bus = NfitBus::new_with(module(), &LABEL_FAIL, 1000, |st, _| {
+        let bus = NfitBus::new_with(module(), &LABEL_FAIL, TIME_SCALE, |st, _| {
             st.fail(0, 1 << dsm::CMD_GET_CONFIG_SIZE, ENXIO.to_errno())
         })?;
         let calls = bus.with_state(|s| s.dimm_calls(0)).ok_or(EINVAL)?;
@@ -98,7 +103,7 @@ mod tests {
             .ok_or(EINVAL)?
             .address;
         let mut fifth = 0;
-        let bus = NfitBus::new_with(module(), &ARS_OVERFLOW, 1000, |st, p| {
+        let bus = NfitBus::new_with(module(), &ARS_OVERFLOW, TIME_SCALE, |st, p| {
             st.set_max_ars_records(2)?;
             for k in 0..5u64 {
                 fifth = p.base + spa + k * 0x1000;
@@ -137,7 +142,7 @@ mod tests {
         // nd_pmem, libnvdimm's region and namespace setup) and the bus must go away clean.
         let mut failed_runs = 0;
         for n in 1..=32u32 {
-            let bus = match NfitBus::new_with(module(), &UNWIND, 1000, |_, p| {
+            let bus = match NfitBus::new_with(module(), &UNWIND, TIME_SCALE, |_, p| {
                 p.mem.fail_nth(n);
                 Ok(())
             }) {
@@ -184,7 +189,7 @@ mod tests {
         let cases: [(&[usize], Option<usize>); 3] =
             [(&[], Some(1)), (&[1], Some(0)), (&[1, 0], None)];
         for (damaged, want) in cases {
-            let bus = NfitBus::new_with(module(), &LABEL_INDEX, 1000, |st, _| {
+            let bus = NfitBus::new_with(module(), &LABEL_INDEX, TIME_SCALE, |st, _| {
                 let area = st.label_mut(0).ok_or(EINVAL)?;
                 label_index::write(area, &l, 0, 1).ok_or(EINVAL)?;
                 label_index::write(area, &l, 1, 2).ok_or(EINVAL)?;

@@ -118,11 +118,20 @@ pub(crate) struct DaxInfo {
 #[cfg(nvmock_kunit)]
 check_mirror!(DaxInfo => c::nvmock_nfit_dax { name, start, size, align, nr_range, bound });
 
+/// [`BusDesc::id`] of a bus whose number the glue allocates (above the presets' numbers).
+/// Only the suites' buses ask for one today.
+#[cfg(nvmock_kunit)]
+pub(crate) const AUTO_ID: i32 = c::NVMOCK_NFIT_AUTO;
+/// [`BusDesc::dimm_base`] of a bus whose DIMMs the glue numbers (above the presets').
+#[cfg(nvmock_kunit)]
+pub(crate) const AUTO_DIMMS: u32 = c::NVMOCK_NFIT_DIMM_AUTO;
+
 /// What one bus is: data, checked by [`NfitBus::new`].
 pub(crate) struct BusDesc {
-    /// The bus is the platform device `nfit_test.<id>`.
+    /// The bus is the platform device `nfit_test.<id>` (the presets' numbers, which ndctl's
+    /// tests know), or [`AUTO_ID`]: the next free number above them.
     pub(crate) id: i32,
-    /// Names the bus's fake physical memory in /proc/iomem.
+    /// Names the bus in messages and its fake physical memory in /proc/iomem.
     pub(crate) name: &'static CStr,
     /// Fake physical address space the topology needs from its base.
     pub(crate) span: u64,
@@ -131,7 +140,8 @@ pub(crate) struct BusDesc {
     /// The topology after the hot plug delivered right after probing, if any. Its DIMMs
     /// and ranges must include the initial topology's.
     pub(crate) hotplug: Option<Topology<'static>>,
-    /// The first DIMM's test_dimm number.
+    /// The first DIMM's test_dimm number (the others follow), or [`AUTO_DIMMS`]: free
+    /// numbers above the presets'.
     pub(crate) dimm_base: u32,
     /// Whether the DIMMs answer `ND_CMD_CALL` packages.
     pub(crate) package_calls: bool,
@@ -242,12 +252,16 @@ unsafe impl Sync for NfitBus {}
 /// The NFIT structures of `topo`, validated.
 fn structures(desc: &BusDesc, topo: &Topology<'_>) -> Result<KVec<u8>> {
     if let Err(e) = topo.validate() {
-        pr_err!("nfit_test.{}: invalid topology: {:?}\n", desc.id, e);
+        pr_err!("{}: invalid topology: {:?}\n", desc.name.to_str().unwrap_or("nfit bus"), e);
         return Err(EINVAL);
     }
     let mut buf = KVec::from_elem(0u8, topo.structures_len(), GFP_KERNEL)?;
     let n = topo.write_structures(&mut buf).map_err(|e| {
-        pr_err!("nfit_test.{}: cannot write its NFIT: {:?}\n", desc.id, e);
+        pr_err!(
+            "{}: cannot write its NFIT: {:?}\n",
+            desc.name.to_str().unwrap_or("nfit bus"),
+            e
+        );
         EINVAL
     })?;
     buf.truncate(n);
