@@ -12,6 +12,17 @@ guest_mounts() {
 	[ -c /dev/urandom ] || mknod /dev/urandom c 1 9
 }
 
+# dev_node b|c NAME SYSFS-DEV: /dev/NAME for the device whose "major:minor" is in SYSFS-DEV.
+# Without devtmpfs (UML's kernels) the node is made here, and made again whenever the device
+# number changed (a namespace deleted and created again gets a new minor: the old node would
+# answer ENXIO).
+dev_node() {
+	want=$(cat "$3") || return 1
+	[ "$(stat -c '%t:%T' "/dev/$2" 2>/dev/null)" = "$(printf '%x:%x' "${want%%:*}" "${want##*:}")" ] && return 0
+	rm -f "/dev/$2"
+	mknod "/dev/$2" "$1" "${want%%:*}" "${want##*:}"
+}
+
 # nvme_find SERIAL: waits for the controller with serial number SERIAL and its namespace's
 # block device; sets $ctrl (sysfs) and $dev (name), or prints a failure and returns 1.
 nvme_find() {
@@ -33,9 +44,7 @@ nvme_find() {
 		[ -n "$dev" ] || { sleep 0.1; i=$((i + 1)); }
 	done
 	[ -n "$dev" ] || { echo "nvmock-init: FAILED: no block device for $ctrl"; return 1; }
-	# UML's test kernel has no devtmpfs: make the node from sysfs when it is missing.
-	# shellcheck disable=SC2046 # major and minor: two words
-	[ -b "/dev/$dev" ] || mknod "/dev/$dev" b $(tr ':' ' ' <"/sys/block/$dev/dev")
+	dev_node b "$dev" "/sys/block/$dev/dev"
 	echo "nvmock-init: $ctrl ($1): model '$(tr -s ' ' <"$ctrl/model")', namespace /dev/$dev"
 }
 

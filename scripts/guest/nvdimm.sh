@@ -44,8 +44,7 @@ nvdimm_check() {
 	pmem=
 	for b in /sys/block/pmem*; do [ -e "$b" ] && pmem=${b##*/} && break; done
 	if [ -n "$pmem" ]; then
-		# shellcheck disable=SC2046 # major and minor: two words
-		[ -b "/dev/$pmem" ] || mknod "/dev/$pmem" b $(tr ':' ' ' <"/sys/block/$pmem/dev")
+		dev_node b "$pmem" "/sys/block/$pmem/dev"
 		nvme_data "$pmem" 8
 	else
 		echo "nvmock-init: FAILED: no pmem block device on the emulated buses"

@@ -150,8 +150,7 @@ nvme_checks() {
 	nvme_data "$dev" 8
 	# Raw commands through the passthrough ioctls: invalid ones get the right status.
 	cdev=/dev/${ctrl##*/}
-	# shellcheck disable=SC2046 # major and minor: two words
-	[ -c "$cdev" ] || mknod "$cdev" c $(tr ':' ' ' <"$ctrl/dev")
+	dev_node c "${ctrl##*/}" "$ctrl/dev"
 	nvme-passthru "$cdev" "/dev/$dev" "$size" || echo "nvmock-init: FAILED: nvme-passthru: $? cases"
 	area_done nvme-smoke
 	area_runs nvme || return 0
