@@ -115,6 +115,11 @@ mod tests {
     fn surprise_removal_reads_all_ones_and_removes_cleanly() -> Result {
         let dev = NvmeDev::new(&Profile::default(), Instance::alloc()?)?;
         check!(wait_until(|| io_queue_live(&dev)));
+        // Let the driver's namespace scan finish first (the namespace opens once its disk is
+        // added): a vanished device never answers, so an Identify still outstanding would
+        // hold the removal for the driver's admin timeout. That the driver fails commands in
+        // flight at removal is nvmock_nvme_fault's and nvmock_nvme_pci's subject.
+        drop(crate::kunit::nvme_io::open_ns(&dev)?);
         dev.surprise_remove();
         check!(cfg_read(&dev, PCI_VENDOR_ID) == 0xffff_ffff);
         // Dropping removes the bus with the driver bound to a vanished device.

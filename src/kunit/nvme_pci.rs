@@ -110,6 +110,9 @@ mod tests {
     fn removal_during_io_ends_it_and_rescan_recovers() -> Result {
         let dev = small()?;
         let bdev = open_ns(&dev)?;
+        // The driver's removal waits for the withheld read to time out (then cancels it):
+        // half a second, not the default 30.
+        bdev.set_timeout_ms(500);
         let commands = dev.stats().commands.load(Ordering::Relaxed);
         dev.faults().withhold_io.store(1, Ordering::Release);
         let job = Arc::new(
