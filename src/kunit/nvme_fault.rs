@@ -4,16 +4,13 @@
 
 #[kernel::macros::kunit_tests(nvmock_nvme_fault)]
 mod tests {
-    use crate::kunit::blk_io::BlockDev;
     use crate::glue::nvme::dev::{NvmeDev, Profile};
     use crate::glue::nvme::instance::Instance;
-    use crate::kunit::nvme_io::{open_ns, pattern};
+    use crate::kunit::nvme_io::{open_ns, pattern, Inflight};
     use crate::kunit::nvme::wait_until;
-    use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+    use core::sync::atomic::Ordering;
     use kernel::alloc::KVVec;
     use kernel::prelude::*;
-    use kernel::sync::Arc;
-    use kernel::workqueue;
 
     /// A read whose completion the controller never posts: the driver times it out, aborts
     /// it (the controller cannot), times it out again, disables and resets the controller, and
@@ -53,14 +50,6 @@ mod tests {
         Ok(())
     }
 
-    /// A read in flight on another thread, and what became of it.
-    struct Inflight {
-        bdev: BlockDev,
-        finished: AtomicBool,
-        /// 0, or the errno the read failed with.
-        errno: AtomicI32,
-    }
-
     /// The device disappears (config space and BAR all ones) while a read is in flight:
     /// removing it must fail the read, not hang it, and leave nothing behind.
     #[test]
@@ -75,31 +64,16 @@ mod tests {
         let bdev = open_ns(&dev)?;
         let commands = dev.stats().commands.load(Ordering::Relaxed);
         dev.faults().withhold_io.store(1, Ordering::Release);
-        let job = Arc::new(
-            Inflight {
-                bdev,
-                finished: AtomicBool::new(false),
-                errno: AtomicI32::new(0),
-            },
-            GFP_KERNEL,
-        )?;
-        let j = job.clone();
-        workqueue::system().try_spawn(GFP_KERNEL, move || {
-            let mut buf = [0u8; 4096];
-            if let Err(e) = j.bdev.transfer(false, 0, &mut buf, 1) {
-                j.errno.store(e.to_errno(), Ordering::Relaxed);
-            }
-            j.finished.store(true, Ordering::Release);
-        })?;
+        let job = Inflight::spawn(bdev, None)?;
         // Wait until the controller has fetched the read (its completion is withheld).
         check!(wait_until(
             || dev.stats().commands.load(Ordering::Relaxed) > commands
         ));
-        check!(!job.finished.load(Ordering::Acquire));
+        check!(!job.finished());
         dev.surprise_remove();
         drop(dev);
-        check!(wait_until(|| job.finished.load(Ordering::Acquire)));
-        check!(job.errno.load(Ordering::Relaxed) != 0);
+        check!(wait_until(|| job.finished()));
+        check!(job.errno() != 0);
         Ok(())
     }
 }

@@ -9,7 +9,10 @@
 
 use crate::kunit::blk_io::{nvme_namespace_devt, BlockDev};
 use crate::glue::nvme::dev::NvmeDev;
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::workqueue;
 
 /// Fills `buf` with a pattern that depends on `seed` and the position.
 pub(crate) fn pattern(seed: u64, buf: &mut [u8]) {
@@ -20,6 +23,57 @@ pub(crate) fn pattern(seed: u64, buf: &mut [u8]) {
         x ^= x << 17;
         let b = x.to_le_bytes();
         chunk.copy_from_slice(&b[..chunk.len()]);
+    }
+}
+
+/// A 4 KiB read at offset 0 running on the system workqueue, and what became of it: for
+/// the suites that remove or stall a device under I/O.
+pub(crate) struct Inflight {
+    bdev: BlockDev,
+    finished: AtomicBool,
+    /// 0, or the errno the read failed with (`EBADMSG`: it returned other data than
+    /// expected).
+    errno: AtomicI32,
+}
+
+impl Inflight {
+    /// Starts the read on `bdev`; with `expect`, the data must be `pattern(expect)`.
+    pub(crate) fn spawn(bdev: BlockDev, expect: Option<u64>) -> Result<Arc<Self>> {
+        let job = Arc::new(
+            Inflight {
+                bdev,
+                finished: AtomicBool::new(false),
+                errno: AtomicI32::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let j = job.clone();
+        workqueue::system().try_spawn(GFP_KERNEL, move || {
+            let mut buf = [0u8; 4096];
+            let mut want = [0u8; 4096];
+            if let Some(seed) = expect {
+                pattern(seed, &mut want);
+            }
+            match j.bdev.transfer(false, 0, &mut buf, 1) {
+                Err(e) => j.errno.store(e.to_errno(), Ordering::Relaxed),
+                Ok(()) if expect.is_some() && buf != want => {
+                    j.errno.store(EBADMSG.to_errno(), Ordering::Relaxed)
+                }
+                Ok(()) => {}
+            }
+            j.finished.store(true, Ordering::Release);
+        })?;
+        Ok(job)
+    }
+
+    /// Whether the read has ended.
+    pub(crate) fn finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// 0, or the errno it ended with.
+    pub(crate) fn errno(&self) -> i32 {
+        self.errno.load(Ordering::Relaxed)
     }
 }
 

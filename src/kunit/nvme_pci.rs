@@ -10,16 +10,13 @@ mod tests {
     use crate::glue::nvme::dev::{NvmeDev, Profile};
     use crate::glue::nvme::instance::Instance;
     use crate::glue::nvme::pci_host::{pdev_bar, PciHost};
-    use crate::kunit::blk_io::BlockDev;
     use crate::kunit::nvme::wait_until;
-    use crate::kunit::nvme_io::{open_ns, pattern};
-    use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+    use crate::kunit::nvme_io::{open_ns, pattern, Inflight};
+    use core::sync::atomic::Ordering;
     use kernel::alloc::KVVec;
     use kernel::bindings;
     use kernel::prelude::*;
-    use kernel::sync::Arc;
     use kernel::time::{delay::fsleep, Delta};
-    use kernel::workqueue;
 
     /// A small controller for these tests.
     fn small() -> Result<NvmeDev> {
@@ -95,14 +92,6 @@ mod tests {
         data_round_trip(&dev, 502)
     }
 
-    /// A read in flight on another thread, and what became of it.
-    struct Inflight {
-        bdev: BlockDev,
-        finished: AtomicBool,
-        /// 0, or the errno the read failed with.
-        errno: AtomicI32,
-    }
-
     /// Removing the function while a read is outstanding (its completion withheld by the
     /// controller) ends the read, successfully or with an error but never hung, and a rescan
     /// brings back a controller that works.
@@ -115,29 +104,14 @@ mod tests {
         bdev.set_timeout_ms(500);
         let commands = dev.stats().commands.load(Ordering::Relaxed);
         dev.faults().withhold_io.store(1, Ordering::Release);
-        let job = Arc::new(
-            Inflight {
-                bdev,
-                finished: AtomicBool::new(false),
-                errno: AtomicI32::new(0),
-            },
-            GFP_KERNEL,
-        )?;
-        let j = job.clone();
-        workqueue::system().try_spawn(GFP_KERNEL, move || {
-            let mut buf = [0u8; 4096];
-            if let Err(e) = j.bdev.transfer(false, 0, &mut buf, 1) {
-                j.errno.store(e.to_errno(), Ordering::Relaxed);
-            }
-            j.finished.store(true, Ordering::Release);
-        })?;
+        let job = Inflight::spawn(bdev, None)?;
         check!(wait_until(
             || dev.stats().commands.load(Ordering::Relaxed) > commands
         ));
-        check!(!job.finished.load(Ordering::Acquire));
+        check!(!job.finished());
 
         host(&dev)?.remove_function()?;
-        check!(wait_until(|| job.finished.load(Ordering::Acquire)));
+        check!(wait_until(|| job.finished()));
         check!(dev.pdev().is_none());
         // The block device the job opened is the removed controller's: let it go first.
         drop(job);
@@ -162,35 +136,16 @@ mod tests {
         // SAFETY: `p` holds a reference to the live device, to which the driver is bound.
         unsafe { bindings::pci_clear_master(p.as_ptr()) };
         let commands = dev.stats().commands.load(Ordering::Relaxed);
-        let job = Arc::new(
-            Inflight {
-                bdev,
-                finished: AtomicBool::new(false),
-                errno: AtomicI32::new(0),
-            },
-            GFP_KERNEL,
-        )?;
-        let j = job.clone();
-        workqueue::system().try_spawn(GFP_KERNEL, move || {
-            let mut buf = [0u8; 4096];
-            let mut want = [0u8; 4096];
-            pattern(520, &mut want);
-            match j.bdev.transfer(false, 0, &mut buf, 1) {
-                Err(e) => j.errno.store(e.to_errno(), Ordering::Relaxed),
-                Ok(()) if buf != want => j.errno.store(EBADMSG.to_errno(), Ordering::Relaxed),
-                Ok(()) => {}
-            }
-            j.finished.store(true, Ordering::Release);
-        })?;
+        let job = Inflight::spawn(bdev, Some(520))?;
         // Well inside the driver's 30 s I/O timeout: nothing moves.
         fsleep(Delta::from_millis(300));
-        let held = !job.finished.load(Ordering::Acquire)
+        let held = !job.finished()
             && dev.stats().commands.load(Ordering::Relaxed) == commands;
         // SAFETY: as above.
         unsafe { bindings::pci_set_master(p.as_ptr()) };
         check!(held);
-        check!(wait_until(|| job.finished.load(Ordering::Acquire)));
-        check!(job.errno.load(Ordering::Relaxed) == 0);
+        check!(wait_until(|| job.finished()));
+        check!(job.errno() == 0);
         check!(dev.stats().commands.load(Ordering::Relaxed) > commands);
         Ok(())
     }
