@@ -5,11 +5,13 @@
 //! Class 01h/08h/02h (mass storage, non-volatile memory, NVM Express), BAR0 a 64-bit
 //! non-prefetchable memory BAR holding the registers and doorbells, INTA, and two
 //! capabilities: PCI Power Management (D0 only) and PCI Express (version 2, a root complex
-//! integrated endpoint, since the function sits directly on a root bus without a root port).
-//! There is no MSI or MSI-X capability: interrupts are INTx, which every host bridge can
-//! deliver.
+//! integrated endpoint, since the function sits directly on a root bus without a root port),
+//! and, when the profile asks for it ([`add_msix`]), MSI-X with its table and Pending Bit Array
+//! in BAR0 after the doorbells, each in a 4 KiB page of its own, as real controllers keep them
+//! (see [`super::msix`]). INTx stays: it is what the function uses while MSI-X is disabled.
 
 use super::super::pcicfg::{Bar, CfgError, ConfigSpace, Header};
+use super::msix::{Layout, MsixError};
 use super::params::Params;
 
 /// The class code of an NVM Express I/O controller.
@@ -73,4 +75,22 @@ pub fn setup(cs: &mut ConfigSpace, bar0_size: u64) -> Result<(), CfgError> {
     exp[body(0x2c)..body(0x30)].copy_from_slice(&0x0000_0002u32.to_le_bytes());
     cs.add_capability(CAP_ID_EXP, &exp, &exp_w)?;
     Ok(())
+}
+
+/// The MSI-X layout of an NVMe function with `vectors` table entries whose registers and
+/// doorbells end at `regs_end` in a BAR0 of `bar0_size` bytes: the table at the next 4 KiB
+/// boundary, the PBA at the 4 KiB boundary after the table.
+pub fn msix_layout(vectors: u16, regs_end: u64, bar0_size: u64) -> Result<Layout, MsixError> {
+    const PAGE: u64 = 0x1000;
+    let table = regs_end.div_ceil(PAGE) * PAGE;
+    let pba = (table + u64::from(vectors) * super::msix::ENTRY_SIZE).div_ceil(PAGE) * PAGE;
+    let (Ok(t), Ok(p)) = (u32::try_from(table), u32::try_from(pba)) else {
+        return Err(MsixError::Outside);
+    };
+    Layout::new(vectors, 0, t, p, bar0_size)
+}
+
+/// Adds the MSI-X capability of `layout` to `cs` (set up by [`setup`]) and returns its offset.
+pub fn add_msix(cs: &mut ConfigSpace, layout: &Layout) -> Result<u8, CfgError> {
+    layout.add_capability(cs)
 }

@@ -159,6 +159,7 @@ pub mod function;
 mod identify;
 mod io;
 mod logs;
+pub mod msix;
 mod ns;
 mod params;
 mod prp;
