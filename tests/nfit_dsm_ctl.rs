@@ -28,7 +28,7 @@ fn pkg(family: u64, func: u64, size_in: u32, size_out: u32, payload: &[u8]) -> V
 /// The dispatcher with no firmware activation state to keep (these tests do not arm).
 fn ctl<const N: usize>(
     ars: &mut Ars<N>,
-    dimms: &mut [Dimm<'_>],
+    dimms: &mut [Dimm<LabelArea<'_>>],
     target: Target,
     cmd: u32,
     buf: &mut [u8],
@@ -44,7 +44,7 @@ fn ctl<const N: usize>(
     )
 }
 
-fn with_bus<R>(f: impl FnOnce(&mut Ars<8>, &mut [Dimm<'_>]) -> R) -> R {
+fn with_bus<R>(f: impl FnOnce(&mut Ars<8>, &mut [Dimm<LabelArea<'_>>]) -> R) -> R {
     let mut m0 = vec![0u8; 1024];
     let mut m1 = vec![0u8; 1024];
     let mut dimms = [
@@ -370,4 +370,39 @@ proptest! {
             }
         }
     }
+}
+
+/// A DIMM may own its label storage (the bus keeps a buffer per DIMM): label commands read
+/// and write that storage in place, and other DIMMs' storage is not touched.
+#[test]
+fn owned_label_storage_is_served_in_place() {
+    let mut dimms = [Dimm::new(H0, vec![0u8; 256]), Dimm::new(H1, vec![7u8; 64])];
+    let mut ars: Ars<8> = Ars::new(1000);
+    let mut run = |dimms: &mut [Dimm<Vec<u8>>], t, cmd, b: &mut [u8]| {
+        nvmock_model::nfit::dsm::ctl(
+            &mut ars,
+            &mut Activation::default(),
+            &nvmock_model::nfit::preset::NFIT_TEST0,
+            dimms,
+            t,
+            cmd,
+            b,
+        )
+    };
+    let mut size = [0u8; 12];
+    run(&mut dimms, Target::Dimm(H1), CMD_GET_CONFIG_SIZE, &mut size).unwrap();
+    assert_eq!(u32::from_le_bytes(size[4..8].try_into().unwrap()), 64);
+    let mut set = vec![0u8; 8 + 3 + 4];
+    set[0..4].copy_from_slice(&100u32.to_le_bytes());
+    set[4..8].copy_from_slice(&3u32.to_le_bytes());
+    set[8..11].copy_from_slice(&[1, 2, 3]);
+    run(&mut dimms, Target::Dimm(H0), CMD_SET_CONFIG_DATA, &mut set).unwrap();
+    assert_eq!(&dimms[0].label[100..103], &[1, 2, 3]);
+    assert!(dimms[1].label.iter().all(|&b| b == 7));
+    let mut get = vec![0u8; 12 + 4];
+    get[0..4].copy_from_slice(&99u32.to_le_bytes());
+    get[4..8].copy_from_slice(&4u32.to_le_bytes());
+    let done = run(&mut dimms, Target::Dimm(H0), CMD_GET_CONFIG_DATA, &mut get).unwrap();
+    assert_eq!(done.written, 16);
+    assert_eq!(&get[12..16], &[0, 1, 2, 3]);
 }

@@ -311,20 +311,24 @@ fn dispatcher_routes_firmware_and_security() {
     ];
     let mut ars: Ars<8> = Ars::new(1000);
     let mut a = Activation::default();
-    let mut run =
-        |dimms: &mut [Dimm<'_>], ars: &mut Ars<8>, t: Target, fam: u64, func: u64, p: &[u8]| {
-            let mut b = pkg(fam, func, p);
-            dsm::ctl(
-                ars,
-                &mut a,
-                &nvmock_model::nfit::preset::NFIT_TEST0,
-                dimms,
-                t,
-                dsm::CMD_CALL,
-                &mut b,
-            )
-            .map(|_| b[dsm::PKG_HDR..].to_vec())
-        };
+    let mut run = |dimms: &mut [Dimm<LabelArea<'_>>],
+                   ars: &mut Ars<8>,
+                   t: Target,
+                   fam: u64,
+                   func: u64,
+                   p: &[u8]| {
+        let mut b = pkg(fam, func, p);
+        dsm::ctl(
+            ars,
+            &mut a,
+            &nvmock_model::nfit::preset::NFIT_TEST0,
+            dimms,
+            t,
+            dsm::CMD_CALL,
+            &mut b,
+        )
+        .map(|_| b[dsm::PKG_HDR..].to_vec())
+    };
     // Arm DIMM 1 through its package; the bus sees it, DIMM 0 does not.
     let out = run(
         &mut dimms,

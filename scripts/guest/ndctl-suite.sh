@@ -14,12 +14,21 @@
 #   NDCTL_TIMEOUT=SECONDS        every test's timeout instead of its own (decimals allowed, 0: none)
 #   NDCTL_TIMEOUT_MULTIPLIER=N   each test's own timeout times N (meson test -t N; 0: none)
 #   NDCTL_TESTS_LIST=FILE        the list (default /ndctl/tests.tsv)
+#   NDCTL_PROFILE=0              no per-test profile (default: LOGDIR/profile.tsv, below)
 # Like meson: exit code 77 is SKIP, 99 ERROR (counted as Fail), a test marked should_fail
 # inverts OK and FAIL; MALLOC_PERTURB_ (random), ASAN/UBSAN/MSAN_OPTIONS and
 # MESON_TEST_ITERATION are set unless already set. A timed-out test and its process group get
 # SIGTERM, then SIGKILL 10 s later (timeout(1)).
 # Exit status: 1 if a test failed, errored, timed out or passed unexpectedly; 2 on bad usage
 # (a suite or test name that matches nothing included); else 0.
+#
+# The profile, LOGDIR/profile.tsv, one line per test: its result and wall time, the guest's
+# CPU time during it by kind from /proc/stat (user, system, idle, iowait, irq: seconds summed
+# over the CPUs, so they add up to CPUs x wall), and what nvmock's emulated buses did for it:
+# commands, milliseconds spent in them (nvmock's nfit_test: NfitBus::ctl), label bytes read
+# and written. The bus columns come from each bus's debugfs file <bus>/stats (reset when a test
+# starts) plus the line a bus logs when it goes (tests reload nfit_test); against the kernel's
+# C nfit_test, which keeps no such count, they are "-".
 
 set -u
 tab=$(printf '\t')
@@ -105,6 +114,42 @@ done <"$sel"
 numlen=${#count}
 durlen=$((dur_max + 3))
 
+# --- the profile ---------------------------------------------------------------------------
+profile=$logdir/profile.tsv
+[ "${NDCTL_PROFILE:-1}" = 0 ] && profile=
+# cpu_now: user system idle iowait irq, in clock ticks summed over the CPUs.
+cpu_now() { awk '$1 == "cpu" { print $2 + $3, $4, $5, $6, $7 + $8 }' /proc/stat; }
+bus_stats() { ls /sys/kernel/debug/nfit_test.*/stats 2>/dev/null; }
+# bus_begin NUM: resets the buses' counts and marks the kernel log where test NUM begins.
+bus_begin() {
+	for f in $(bus_stats); do echo 0 >"$f" 2>/dev/null; done
+	echo "<6>nvmock-profile: test $1 begins" >/dev/kmsg 2>/dev/null
+}
+# bus_end NUM: "commands ms label_read label_written" since bus_begin NUM, or "- - - -" if no
+# bus of nvmock's ran (the C nfit_test).
+bus_end() {
+	{
+		for f in $(bus_stats); do head -n 2 "$f" 2>/dev/null; done
+		dmesg 2>/dev/null | awk -v m="nvmock-profile: test $1 begins" \
+			'index($0, m) { n = 0; next } { l[n++] = $0 } END { for (i = 0; i < n; i++) print l[i] }' \
+			| grep ' commands in .* us (longest'
+	} | awk '
+		$1 == "commands" { c += $2; ns += $4; seen = 1 }
+		$1 == "label_bytes" { r += $3; w += $5 }
+		/ commands in / {
+			for (i = 1; i <= NF; i++) {
+				if ($(i + 1) == "commands" && $(i + 2) == "in") { c += $i; ns += $(i + 3) * 1000; seen = 1 }
+				if ($i == "read" && $(i - 2) == "bytes") r += $(i - 1)
+				if ($i == "written") w += $(i - 1)
+			}
+		}
+		END { if (seen) printf "%d %.1f %d %d\n", c, ns / 1e6, r, w; else print "- - - -" }'
+}
+if [ -n "$profile" ]; then
+	printf 'test\tresult\twall_s\tuser_s\tsys_s\tidle_s\tiowait_s\tirq_s\tbus_cmds\tbus_ms\tlabel_rd\tlabel_wr\n' >"$profile"
+fi
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
 n_ok=0 n_xfail=0 n_fail=0 n_xpass=0 n_skip=0 n_timeout=0 num=0
 while IFS=$tab read -r name suites t should_fail workdir env cmd; do
 	num=$((num + 1))
@@ -123,6 +168,10 @@ while IFS=$tab read -r name suites t should_fail workdir env cmd; do
 		echo "timeout:      $(if [ -n "$tcmd" ]; then echo "${t}s"; else echo none; fi)"
 		echo "----------------------------------- output -----------------------------------"
 	} >"$log"
+	if [ -n "$profile" ]; then
+		bus_begin $num
+		cpu0=$(cpu_now)
+	fi
 	start=$(now)
 	(
 		: "${MALLOC_PERTURB_:=$mp}"
@@ -137,6 +186,7 @@ while IFS=$tab read -r name suites t should_fail workdir env cmd; do
 	) </dev/null >>"$log" 2>&1
 	rc=$?
 	end=$(now)
+	[ -z "$profile" ] || cpu1=$(cpu_now)
 	dur=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 	timed_out=0
 	if [ -n "$tcmd" ] && { [ $rc = 124 ] || [ $rc = 137 ] || [ $rc = 143 ]; } \
@@ -172,6 +222,11 @@ while IFS=$tab read -r name suites t should_fail workdir env cmd; do
 	line=$(printf "%${numlen}d/%d %-$((name_max + 1))s%-14s %${durlen}s" "$num" "$count" "$p" "$res" "$dur")
 	line="${line}s${details:+   $details}"
 	out "$line"
+	if [ -n "$profile" ]; then
+		printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$res" "$dur" "$(echo "$cpu0 $cpu1" | awk -v hz="$hz" \
+			'{ for (i = 1; i <= 5; i++) printf "%s%.1f", (i > 1 ? "\t" : ""), ($(i + 5) - $i) / hz }')" \
+			"$(bus_end $num | tr ' ' '\t')" >>"$profile"
+	fi
 	case $res in FAIL | ERROR | TIMEOUT | UNEXPECTEDPASS) printf '%s\n' "$line" >>"$fails" ;; esac
 done <"$sel"
 

@@ -17,20 +17,23 @@ use crate::model::nfit::{
     ars::{Ars, Scrub, MAX_ARS_RECORDS},
     dsm::{self, DsmError, Event, FailControl, Target},
     firmware::{Activation, Firmware},
-    label::LabelArea,
+    label,
     security::Security,
     smart::Smart,
-    DeviceHandle, Spa, Topology,
+    Spa, Topology,
 };
 use core::ffi::{c_int, c_long, c_uint, c_ulong, c_void};
+use core::fmt;
 use kernel::{
     alloc::KVVec,
+    debugfs::{Dir, File},
     error::to_result,
     new_mutex,
     prelude::*,
     sync::Mutex,
     time::{Instant, Monotonic},
     types::Opaque,
+    uaccess::UserSliceReader,
     ThisModule,
 };
 
@@ -185,16 +188,167 @@ impl Calls {
     }
 }
 
-/// The `_DSM` state of one DIMM.
-struct DimmState {
-    handle: DeviceHandle,
-    label: KVVec<u8>,
-    smart: Smart,
-    fail: FailControl,
-    package_calls: bool,
-    security: Security,
-    firmware: Firmware,
-    calls: Calls,
+/// The `_DSM` state of one DIMM: the model's, with the label area in a buffer of the bus's
+/// that commands read and write in place.
+type DimmState = dsm::Dimm<KVVec<u8>>;
+
+/// Profile slots: native bus commands, the two bus families' functions, native DIMM
+/// commands, the Intel DIMM functions (see [`slot`]).
+const SLOTS: usize = 16 + 32 + 32 + 16 + 32;
+
+/// The profile slot of command `cmd` on `buf` for the bus (`bus`) or a DIMM: native commands
+/// by number, packages by family and function. `None` for what no slot holds (an unknown
+/// family, a function number past 31, a malformed package).
+fn slot(bus: bool, cmd: u32, buf: &[u8]) -> Option<usize> {
+    let small = |n: u64, max: usize| usize::try_from(n).ok().filter(|&n| n < max);
+    if cmd != dsm::CMD_CALL {
+        let n = small(u64::from(cmd), 16)?;
+        return Some(if bus { n } else { 80 + n });
+    }
+    let word = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(buf.get(at..at + 8)?.try_into().ok()?))
+    };
+    let (family, func) = (word(0)?, small(word(8)?, 32)?);
+    match (bus, family) {
+        (true, dsm::BUS_FAMILY_NFIT) => Some(16 + func),
+        (true, dsm::BUS_FAMILY_INTEL) => Some(48 + func),
+        (false, dsm::FAMILY_INTEL) => Some(96 + func),
+        _ => None,
+    }
+}
+
+/// What slot `i` holds, for the report: the target and family, and the command's name.
+fn slot_name(i: usize) -> (&'static str, &'static str) {
+    let (scope, n) = match i {
+        0..16 => ("bus", i),
+        16..48 => ("bus.nfit", i - 16),
+        48..80 => ("bus.intel", i - 48),
+        80..96 => ("dimm", i - 80),
+        _ => ("dimm.intel", i - 96),
+    };
+    let name = match (scope, n) {
+        ("bus", 1) => "ars_cap",
+        ("bus", 2) => "ars_start",
+        ("bus", 3) => "ars_status",
+        ("bus", 4) => "clear_error",
+        ("bus.nfit", 5) => "translate_spa",
+        ("bus.nfit", 7) => "ars_inject_set",
+        ("bus.nfit", 8) => "ars_inject_clear",
+        ("bus.nfit", 9) => "ars_inject_get",
+        ("bus.intel", 1) => "fwa_bus_info",
+        ("bus.intel", 2) => "fwa_activate",
+        ("dimm", 4) => "get_config_size",
+        ("dimm", 5) => "get_config_data",
+        ("dimm", 6) => "set_config_data",
+        ("dimm.intel", 1) => "smart",
+        ("dimm.intel", 2) => "smart_threshold",
+        ("dimm.intel", 10) => "lss_status",
+        ("dimm.intel", 12) => "fw_info",
+        ("dimm.intel", 13) => "fw_start",
+        ("dimm.intel", 14) => "fw_send",
+        ("dimm.intel", 15) => "fw_finish",
+        ("dimm.intel", 16) => "fw_query",
+        ("dimm.intel", 17) => "smart_set_threshold",
+        ("dimm.intel", 18) => "smart_inject",
+        ("dimm.intel", 19) => "security_state",
+        ("dimm.intel", 20) => "set_passphrase",
+        ("dimm.intel", 21) => "disable_passphrase",
+        ("dimm.intel", 22) => "unlock",
+        ("dimm.intel", 23) => "freeze_lock",
+        ("dimm.intel", 24) => "secure_erase",
+        ("dimm.intel", 25) => "overwrite",
+        ("dimm.intel", 26) => "query_overwrite",
+        ("dimm.intel", 27) => "set_master_passphrase",
+        ("dimm.intel", 28) => "master_secure_erase",
+        ("dimm.intel", 29) => "fwa_dimm_info",
+        ("dimm.intel", 30) => "fwa_arm",
+        _ => "other",
+    };
+    (scope, name)
+}
+
+/// What the bus's commands cost, for the profile: every command's time in [`NfitBus::ctl`]
+/// (waiting for the state's lock included) and the label traffic. Read from debugfs
+/// (`<bus>/stats`; writing it resets), logged when the bus goes.
+pub(crate) struct Stats {
+    /// Commands.
+    pub(crate) calls: u64,
+    /// Nanoseconds in all of them.
+    pub(crate) ns: u64,
+    /// The longest one.
+    pub(crate) max_ns: u64,
+    /// Label bytes read (Get Config Data) and written (Set Config Data).
+    pub(crate) label_read: u64,
+    pub(crate) label_written: u64,
+    /// Calls and nanoseconds per [`slot`].
+    slots: [(u64, u64); SLOTS],
+}
+
+impl Stats {
+    const fn new() -> Self {
+        Stats {
+            calls: 0,
+            ns: 0,
+            max_ns: 0,
+            label_read: 0,
+            label_written: 0,
+            slots: [(0, 0); SLOTS],
+        }
+    }
+
+    /// Counts a command that took `ns`; `slot` as [`slot`] gives it.
+    fn count(&mut self, slot: Option<usize>, rc: &Result<dsm::Done, DsmError>, ns: u64) {
+        self.calls = self.calls.saturating_add(1);
+        self.ns = self.ns.saturating_add(ns);
+        self.max_ns = self.max_ns.max(ns);
+        if let Some(s) = slot.and_then(|i| self.slots.get_mut(i)) {
+            s.0 = s.0.saturating_add(1);
+            s.1 = s.1.saturating_add(ns);
+        }
+        // Both label commands write a 12-byte frame around their data.
+        let data = |d: &dsm::Done| d.written.saturating_sub(label::GET_DATA_HDR) as u64;
+        match (slot, rc) {
+            (Some(s), Ok(d)) if s == 80 + dsm::CMD_GET_CONFIG_DATA as usize => {
+                self.label_read = self.label_read.saturating_add(data(d))
+            }
+            (Some(s), Ok(d)) if s == 80 + dsm::CMD_SET_CONFIG_DATA as usize => {
+                self.label_written = self.label_written.saturating_add(data(d))
+            }
+            _ => {}
+        }
+    }
+
+    /// The report: totals, then one line per command that ran.
+    fn report(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "commands {} ns {} max_ns {}",
+            self.calls, self.ns, self.max_ns
+        )?;
+        writeln!(
+            f,
+            "label_bytes read {} written {}",
+            self.label_read, self.label_written
+        )?;
+        for (i, &(calls, ns)) in self.slots.iter().enumerate() {
+            if calls != 0 {
+                let (scope, name) = slot_name(i);
+                writeln!(f, "{scope}:{name} calls {calls} ns {ns}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The debugfs report of a bus's [`Stats`].
+fn stats_show(stats: &Mutex<Stats>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    stats.lock().report(f)
+}
+
+/// Any write to the debugfs file resets the bus's [`Stats`].
+fn stats_reset(stats: &Mutex<Stats>, _input: &mut UserSliceReader) -> Result {
+    *stats.lock() = Stats::new();
+    Ok(())
 }
 
 /// A bus's state: its DIMMs, ARS engine and virtual clock, firmware activation.
@@ -205,6 +359,8 @@ pub(crate) struct State {
     ars_settled: bool,
     fwa: Activation,
     dimms: KVec<DimmState>,
+    /// The commands each DIMM received (indexed like `dimms`).
+    dimm_calls: KVec<Calls>,
     bus_calls: Calls,
     /// When the virtual clock last caught up with real time.
     last: Instant<Monotonic>,
@@ -241,6 +397,10 @@ pub(crate) struct NfitBus {
     /// The topology after the hot plug (or the only one), at the bus's base.
     topo: Topology<'static>,
     scale: u32,
+    name: &'static CStr,
+    /// The profile, in debugfs as `<bus name>/stats`.
+    stats: Pin<KBox<File<Mutex<Stats>>>>,
+    _debugfs: Dir,
 }
 
 // SAFETY: `ops` is only written before registration; the state is behind a mutex, and the
@@ -252,7 +412,11 @@ unsafe impl Sync for NfitBus {}
 /// The NFIT structures of `topo`, validated.
 fn structures(desc: &BusDesc, topo: &Topology<'_>) -> Result<KVec<u8>> {
     if let Err(e) = topo.validate() {
-        pr_err!("{}: invalid topology: {:?}\n", desc.name.to_str().unwrap_or("nfit bus"), e);
+        pr_err!(
+            "{}: invalid topology: {:?}\n",
+            desc.name.to_str().unwrap_or("nfit bus"),
+            e
+        );
         return Err(EINVAL);
     }
     let mut buf = KVec::from_elem(0u8, topo.structures_len(), GFP_KERNEL)?;
@@ -329,6 +493,7 @@ impl NfitBus {
 
         let mut handles = KVec::new();
         let mut dimms = KVec::new();
+        let mut dimm_calls = KVec::new();
         for d in all.dimms {
             handles.push(d.handle.0, GFP_KERNEL)?;
             dimms.push(
@@ -344,11 +509,21 @@ impl NfitBus {
                     package_calls: desc.package_calls,
                     security: Security::DEFAULT,
                     firmware: Firmware::DEFAULT,
-                    calls: Calls::default(),
                 },
                 GFP_KERNEL,
             )?;
+            dimm_calls.push(Calls::default(), GFP_KERNEL)?;
         }
+        let debugfs = Dir::new(desc.name);
+        let stats = KBox::pin_init(
+            debugfs.read_write_callback_file(
+                c"stats",
+                new_mutex!(Stats::new()),
+                &stats_show,
+                &stats_reset,
+            ),
+            GFP_KERNEL,
+        )?;
 
         let this = KBox::pin_init(
             try_pin_init!(NfitBus {
@@ -382,6 +557,7 @@ impl NfitBus {
                     ars_settled: false,
                     fwa: Activation::default(),
                     dimms,
+                    dimm_calls,
                     bus_calls: Calls::default(),
                     last: Instant::<Monotonic>::now(),
                 }),
@@ -392,6 +568,9 @@ impl NfitBus {
                 handles,
                 topo: all,
                 scale,
+                name: desc.name,
+                stats,
+                _debugfs: debugfs,
             }),
             GFP_KERNEL,
         )?;
@@ -418,8 +597,19 @@ impl NfitBus {
     }
 
     /// Runs command `cmd` for `target` on `buf`; returns its result and, for a DIMM, the
-    /// DIMM's index (for its notifications).
+    /// DIMM's index (for its notifications). The model works on the bus's state in place:
+    /// nothing is copied or allocated per command.
     fn ctl(&self, target: u32, cmd: u32, buf: &mut [u8]) -> (Result<dsm::Done, DsmError>, u32) {
+        let start = Instant::<Monotonic>::now();
+        let slot = slot(target == TARGET_BUS, cmd, buf);
+        let (rc, idx) = self.run(target, cmd, buf);
+        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
+        self.stats.lock().count(slot, &rc, ns);
+        (rc, idx)
+    }
+
+    /// [`NfitBus::ctl`] without the profile.
+    fn run(&self, target: u32, cmd: u32, buf: &mut [u8]) -> (Result<dsm::Done, DsmError>, u32) {
         let mut guard = self.state.lock();
         guard.tick(self.scale);
         let State {
@@ -427,70 +617,18 @@ impl NfitBus {
             ars_settled,
             fwa,
             dimms,
+            dimm_calls,
             bus_calls,
             ..
         } = &mut *guard;
-        let idx = match target {
-            TARGET_BUS => None,
+        let (model_target, idx) = match target {
+            TARGET_BUS => (Target::Bus, None),
             _ => match dimms.iter().position(|d| d.handle.0 == target) {
-                Some(i) => Some(i),
+                Some(i) => (Target::Dimm(dimms[i].handle), Some(i)),
                 None => return (Err(DsmError::NoDevice), TARGET_BUS),
             },
         };
-        let model_target = match idx {
-            None => Target::Bus,
-            Some(i) => Target::Dimm(dimms[i].handle),
-        };
-        // The model sees every DIMM of the bus (firmware activation spans them); what a
-        // command changes is copied back through `back`.
-        let (mut view, mut back) = match (
-            KVec::with_capacity(dimms.len(), GFP_KERNEL),
-            KVec::with_capacity(dimms.len(), GFP_KERNEL),
-        ) {
-            (Ok(v), Ok(b)) => (v, b),
-            _ => return (Err(DsmError::NoMemory), TARGET_BUS),
-        };
-        for d in dimms.iter_mut() {
-            let DimmState {
-                handle,
-                label,
-                smart,
-                fail,
-                package_calls,
-                security,
-                firmware,
-                ..
-            } = d;
-            let Some(label) = LabelArea::new(label) else {
-                return (Err(DsmError::Invalid), TARGET_BUS);
-            };
-            let m = dsm::Dimm {
-                handle: *handle,
-                label,
-                smart: *smart,
-                fail: *fail,
-                package_calls: *package_calls,
-                security: *security,
-                firmware: *firmware,
-            };
-            // Cannot fail: the capacity is reserved.
-            if view.push(m, GFP_KERNEL).is_err()
-                || back
-                    .push((smart, fail, security, firmware), GFP_KERNEL)
-                    .is_err()
-            {
-                return (Err(DsmError::NoMemory), TARGET_BUS);
-            }
-        }
-        let rc = dsm::ctl(ars, fwa, &self.topo, &mut view, model_target, cmd, buf);
-        for (m, (smart, fail, security, firmware)) in view.iter().zip(back.iter_mut()) {
-            **smart = m.smart;
-            **fail = m.fail;
-            **security = m.security;
-            **firmware = m.firmware;
-        }
-        drop(back);
-        drop(view);
+        let rc = dsm::ctl(ars, fwa, &self.topo, dimms, model_target, cmd, buf);
         match idx {
             None => {
                 match (cmd, &rc) {
@@ -504,7 +642,9 @@ impl NfitBus {
                 (rc, TARGET_BUS)
             }
             Some(i) => {
-                dimms[i].calls.count(cmd, &rc);
+                if let Some(c) = dimm_calls.get_mut(i) {
+                    c.count(cmd, &rc);
+                }
                 (rc, i as u32)
             }
         }
@@ -540,6 +680,20 @@ impl PinnedDrop for NfitBus {
         // of the bus, after which the glue no longer uses `ops` or `self`. The test memory
         // (`mem`) is dropped afterwards, with the fields.
         unsafe { nvmock_nfit_remove(self.ops.get()) };
+        // The profile of the bus's life, for runs that outlive it (ndctl's tests reload
+        // the module): see scripts/guest/ndctl-suite.sh.
+        let st = self.stats.lock();
+        if st.calls != 0 {
+            pr_info!(
+                "{}: {} commands in {} us (longest {} us), label bytes {} read {} written\n",
+                self.name.to_str().unwrap_or("nfit bus"),
+                st.calls,
+                st.ns / 1000,
+                st.max_ns / 1000,
+                st.label_read,
+                st.label_written
+            );
+        }
     }
 }
 

@@ -86,7 +86,7 @@ impl State {
 
     /// The commands DIMM `idx` received.
     pub(crate) fn dimm_calls(&self, idx: usize) -> Option<Calls> {
-        self.dimms.get(idx).map(|d| d.calls)
+        self.dimm_calls.get(idx).copied()
     }
 
     /// The bus commands received.

@@ -42,6 +42,7 @@ use super::label::LabelArea;
 use super::security::Security;
 use super::smart::Smart;
 use super::{DeviceHandle, Topology};
+use core::ops::DerefMut;
 
 /// `ND_CMD_ARS_CAP` (bus).
 pub const CMD_ARS_CAP: u32 = 1;
@@ -255,13 +256,15 @@ impl FailControl {
     }
 }
 
-/// One emulated DIMM's `_DSM` state.
+/// One emulated DIMM's `_DSM` state, with its label storage area in `L`: whatever storage
+/// dereferences to the area's bytes (a [`LabelArea`] or slice the caller borrows, the bus's
+/// own buffer). Label commands read and write it in place.
 #[derive(Debug)]
-pub struct Dimm<'a> {
+pub struct Dimm<L> {
     /// The NFIT device handle commands address it by.
     pub handle: DeviceHandle,
-    /// Its label area.
-    pub label: LabelArea<'a>,
+    /// Its label area (at most 4 GiB: a larger one fails every label command as invalid).
+    pub label: L,
     /// Its SMART data and thresholds.
     pub smart: Smart,
     /// Failure injection.
@@ -274,21 +277,21 @@ pub struct Dimm<'a> {
     pub firmware: Firmware,
 }
 
-impl AsRef<Firmware> for Dimm<'_> {
+impl<L> AsRef<Firmware> for Dimm<L> {
     fn as_ref(&self) -> &Firmware {
         &self.firmware
     }
 }
 
-impl AsMut<Firmware> for Dimm<'_> {
+impl<L> AsMut<Firmware> for Dimm<L> {
     fn as_mut(&mut self) -> &mut Firmware {
         &mut self.firmware
     }
 }
 
-impl<'a> Dimm<'a> {
+impl<L: DerefMut<Target = [u8]>> Dimm<L> {
     /// A DIMM with default SMART data, no failures, answering packages.
-    pub fn new(handle: DeviceHandle, label: LabelArea<'a>) -> Dimm<'a> {
+    pub fn new(handle: DeviceHandle, label: L) -> Dimm<L> {
         Dimm {
             handle,
             label,
@@ -302,11 +305,17 @@ impl<'a> Dimm<'a> {
 
     /// Runs native command `cmd` (not `ND_CMD_CALL`) on `buf`.
     pub fn native(&mut self, cmd: u32, buf: &mut [u8]) -> Result<Done, DsmError> {
-        let rc = match cmd {
-            CMD_GET_CONFIG_SIZE => self.label.get_config_size(buf),
-            CMD_GET_CONFIG_DATA => self.label.get_config_data(buf),
-            CMD_SET_CONFIG_DATA => self.label.set_config_data(buf),
-            _ => return Err(DsmError::NotSupported),
+        if !matches!(
+            cmd,
+            CMD_GET_CONFIG_SIZE | CMD_GET_CONFIG_DATA | CMD_SET_CONFIG_DATA
+        ) {
+            return Err(DsmError::NotSupported);
+        }
+        let rc = match LabelArea::new(&mut self.label) {
+            None => Err(DsmError::Invalid),
+            Some(area) if cmd == CMD_GET_CONFIG_SIZE => area.get_config_size(buf),
+            Some(area) if cmd == CMD_GET_CONFIG_DATA => area.get_config_data(buf),
+            Some(mut area) => area.set_config_data(buf),
         };
         self.fail.apply(u64::from(cmd), rc)
     }
@@ -393,11 +402,11 @@ pub fn bus_native<const N: usize>(
 
 /// Runs bus function `func` of `family` on the package payload `buf`; `dimms` are all the
 /// bus's DIMMs (firmware activation reaches them), `topo` the bus's topology at its base.
-pub fn bus_package<const N: usize>(
+pub fn bus_package<const N: usize, L>(
     ars: &mut Ars<N>,
     fwa: &mut Activation,
     topo: &Topology<'_>,
-    dimms: &mut [Dimm<'_>],
+    dimms: &mut [Dimm<L>],
     family: u64,
     func: u64,
     buf: &mut [u8],
@@ -439,12 +448,13 @@ pub enum Target {
 /// Runs command `cmd` for `target` on `buf` (`nfit_test_ctl()`): a package for
 /// [`CMD_CALL`], the payload itself otherwise. The results of packages count from the start
 /// of the package's payload. `dimms` are all the bus's DIMMs, `topo` its topology at its
-/// base.
-pub fn ctl<const N: usize>(
+/// base. Nothing is copied: the command works on the DIMMs' state, labels included, in
+/// place.
+pub fn ctl<const N: usize, L: DerefMut<Target = [u8]>>(
     ars: &mut Ars<N>,
     fwa: &mut Activation,
     topo: &Topology<'_>,
-    dimms: &mut [Dimm<'_>],
+    dimms: &mut [Dimm<L>],
     target: Target,
     cmd: u32,
     buf: &mut [u8],

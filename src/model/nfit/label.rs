@@ -23,6 +23,7 @@
 
 use super::super::le::{put_u32, u32_at};
 use super::dsm::{Done, DsmError};
+use core::ops::{Deref, DerefMut};
 
 /// Largest transfer Get Config Size reports (nfit_test's `SZ_4K`).
 pub const MAX_XFER: u32 = 4096;
@@ -50,7 +51,8 @@ impl<'a> LabelArea<'a> {
         Some(LabelArea { data })
     }
 
-    /// The area's bytes.
+    /// The area's bytes (also through `Deref`, so that a [`super::dsm::Dimm`] can keep
+    /// its label area as a `LabelArea`).
     pub fn bytes(&self) -> &[u8] {
         self.data
     }
@@ -121,5 +123,20 @@ impl<'a> LabelArea<'a> {
             residual: buf.len() - (SET_DATA_HDR + len + 4),
             ..Done::written(status_at + 4)
         })
+    }
+}
+
+impl Deref for LabelArea<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.data
+    }
+}
+
+impl DerefMut for LabelArea<'_> {
+    /// The bytes, writable; the length cannot change, so the invariant holds.
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.data
     }
 }
