@@ -299,20 +299,19 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         Ok(0)
     }
 
-    /// Deletes an I/O submission queue. Commands still in the queue are dropped; a completion
-    /// held back by the timing hook is posted now if its completion queue has room.
+    /// Deletes an I/O submission queue. Commands still in the queue are dropped; completions
+    /// held back by the timing hook are posted now (earliest first) where their completion
+    /// queue has room, and dropped otherwise.
     fn delete_sq<M: HostMemory>(&mut self, sqe: &Sqe, mem: &mut M) -> Result<u32, Status> {
         if sqe.cdw10 >> 16 != 0 {
             return Err(Status::INVALID_FIELD);
         }
         let qid = sqe.cdw10 as u16;
-        let sq = match self.sqs.get(usize::from(qid)) {
-            Some(sq) if qid != 0 && sq.live => *sq,
+        match self.sqs.get(usize::from(qid)) {
+            Some(sq) if qid != 0 && sq.live => {}
             _ => return Err(Status::INVALID_QUEUE_ID),
-        };
-        if let Some(d) = sq.deferred {
-            self.post(sq.cqid, d.cqe, mem);
         }
+        self.flush_held(qid, mem);
         if let Some(sq) = self.sqs.get_mut(usize::from(qid)) {
             *sq = Sq::NONE;
         }

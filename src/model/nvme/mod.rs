@@ -50,10 +50,13 @@
 //!   (CQ head), is ignored, recorded in the Error Information log and reported as an
 //!   Asynchronous Event of type Error Status (Invalid Doorbell Register 00h / Invalid Doorbell
 //!   Write Value 01h). Doorbells written while the controller is not ready are ignored.
-//! - Commands execute when fetched; only their completion can be deferred by [`Timing`], in
-//!   order per submission queue (a queue whose completion is deferred is not fetched from
-//!   until it is posted). A submission queue is not fetched from while its completion queue is
-//!   full.
+//! - Commands execute when fetched; only their completion can be deferred by [`Timing`]. A
+//!   deferred completion waits in a pool of [`PENDING_PER_QUEUE`] entries per queue pair (the
+//!   last [`PENDING_PER_QUEUE`] kept for the admin queue) without holding up its submission
+//!   queue: several commands of a queue can be in flight, each posted when it is due, earliest
+//!   first (fetch order among equal times). A submission queue is not fetched from while its
+//!   completion queue is full or the pool has no room for it. A controller reset drops the
+//!   held completions.
 //! - Interrupts: after each [`Controller::process`] call, every completion queue that got
 //!   entries (and was created with interrupts enabled) raises its vector once. INTMS/INTMC
 //!   mask vectors 0 to 31 whatever the interrupt mode; a masked vector is raised when
@@ -61,7 +64,8 @@
 //!   (arbitration is round robin, one command per queue per pass, admin queue included).
 //! - Abort never finds a command to abort (commands complete when fetched; held completions
 //!   have already executed) and completes with "command not aborted". Deleting a submission
-//!   queue drops the commands still in it, and posts its held completion if there is room.
+//!   queue drops the commands still in it, and posts its held completions where there is
+//!   room (dropping the others).
 //! - Namespaces: the namespaces of [`Params`] are *slots* (NSIDs 1 to
 //!   [`Params::namespace_count`], which is NN), each of a fixed capacity in bytes, the one
 //!   [`Params`] gives it (what [`Backing`] holds for the NSID). A slot is unallocated, or holds
@@ -162,6 +166,7 @@ mod logs;
 pub mod msix;
 mod ns;
 mod params;
+mod pending;
 mod prp;
 mod queue;
 pub mod regs;
@@ -181,6 +186,7 @@ pub use ns::NsError;
 pub use params::{Config, Namespace, NamespaceConfig, ParamError, Params, MAX_MDTS};
 pub use params::{Zoned, ZonedConfig};
 pub use params::{MAX_NAMESPACES, MAX_VECTORS};
+pub use pending::PENDING_PER_QUEUE;
 pub use prp::{Prp, Segment};
 pub use queue::{Cqe, Sqe, CQE_SIZE, SQE_SIZE};
 pub use shadow::{Bar, Pulled, Shadow};
@@ -255,8 +261,10 @@ pub trait InterruptSink {
 ///
 /// The controller calls [`Timing::complete_at`] once per command, in fetch order, right after
 /// executing it. A time not after `now` posts the completion at once; a later one holds it
-/// (and the submission queue it came from) until a [`Controller::process_timed`] call whose
-/// `now` has reached it. Time units are the caller's.
+/// until a [`Controller::process_timed`] call whose `now` has reached it, while later
+/// commands of the same submission queue are fetched and timed (up to the pool's capacity,
+/// [`PENDING_PER_QUEUE`] per queue pair). `u64::MAX` withholds a completion until its queue
+/// is deleted or the controller reset. Time units are the caller's.
 pub trait Timing {
     /// The time at which the completion of `sqe`, fetched from submission queue `sqid` and
     /// finished with `status`, may be posted. Defaults to `now` (zero latency).

@@ -218,15 +218,6 @@ fn next(x: u32, size: u32) -> u32 {
     }
 }
 
-/// A completion that has been produced but not yet posted, with the time it may be posted.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Deferred {
-    /// The entry; its SQ head and phase are filled in when it is posted.
-    pub(super) cqe: Cqe,
-    /// When it may be posted.
-    pub(super) due: u64,
-}
-
 /// A doorbell value that is out of range or moves a pointer backwards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct BadDoorbell;
@@ -254,7 +245,6 @@ pub(super) struct Sq {
     pub(super) head: u32,
     pub(super) tail: u32,
     pub(super) cqid: u16,
-    pub(super) deferred: Option<Deferred>,
 }
 
 impl Sq {
@@ -265,7 +255,6 @@ impl Sq {
         head: 0,
         tail: 0,
         cqid: 0,
-        deferred: None,
     };
 
     /// A live, empty queue; the caller has checked the invariants.

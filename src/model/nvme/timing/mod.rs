@@ -17,7 +17,8 @@
 //!   firmware overheads, a write buffer with early write completion and a page-mapped FTL with
 //!   over-provisioning and greedy garbage collection ([`NandParams`]).
 //!
-//! [`presets`] holds ready-made parameter sets (`optane-like`, `970pro-like`).
+//! [`presets`] holds ready-made parameter sets (`optane-like`, `970pro-like`);
+//! [`ModelTiming`] plugs a model into the controller as its [`Timing`](super::Timing) hook.
 //!
 //! # Rules all models keep
 //!
@@ -40,11 +41,13 @@
 //! Parameters are checked when a model is built; a bad one is refused with a [`ParamError`]
 //! that names it (its [`core::fmt::Display`] reads like "read_bw must be > 0").
 
+mod hook;
 mod nand;
 mod none;
 pub mod presets;
 mod simple;
 
+pub use hook::ModelTiming;
 pub use nand::{Nand, NandParams, MAX_DIES, WB_MAX_PAGES};
 pub use none::NoDelay;
 pub use simple::{Simple, SimpleParams, MAX_SLOTS};
