@@ -8,6 +8,7 @@ use super::logs::{aen, Events, Logs};
 use super::ns::Namespaces;
 use super::params::{ParamError, Params};
 use super::pending::{Held, Pending};
+use super::cmb::{self, DevMem};
 use super::queue::{fits, Cq, Cqe, Sq, Sqe, CQE_SIZE, SQE_SIZE};
 use super::regs::{self, Cc};
 use super::status::Status;
@@ -63,7 +64,7 @@ pub enum EnableError {
 /// A refused MMIO access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MmioError {
-    /// Not 4 bytes, or 8 bytes to something other than CAP, ASQ or ACQ.
+    /// Not 4 bytes, or 8 bytes to something other than CAP, ASQ, ACQ or CMBMSC.
     Size,
     /// The offset is not aligned to the access size.
     Alignment,
@@ -146,6 +147,8 @@ pub struct Controller<const QUEUES: usize> {
     pub(super) zones_closing: bool,
     /// Completions the timing hook holds back until they are due (dropped by a reset).
     pub(super) pending: Pending<QUEUES>,
+    /// The CMB and PMR, if any (kept across resets; see `cmb.rs`, `pmr.rs`).
+    pub(super) devmem: DevMem,
     pub(super) buf: [u8; BUF_SIZE],
 }
 
@@ -185,6 +188,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             rr: 0,
             zones_closing: false,
             pending: Pending::NEW,
+            devmem: DevMem::NEW,
             buf: [0; BUF_SIZE],
         })
     }
@@ -251,6 +255,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 rr: |f| f.write(0),
                 zones_closing: |f| f.write(false),
                 pending: |f| Pending::init_raw(f),
+                devmem: |f| f.write(DevMem::NEW),
                 buf: |f| f.cast::<u8>().write_bytes(0, BUF_SIZE),
             }
             Ok(slot.assume_init_mut())
@@ -510,14 +515,14 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         {
             return Err(MmioError::OutOfRange);
         }
-        if size == 8 && !matches!(offset, regs::CAP | regs::ASQ | regs::ACQ) {
+        if size == 8 && !matches!(offset, regs::CAP | regs::ASQ | regs::ACQ | cmb::CMBMSC) {
             return Err(MmioError::Size);
         }
         Ok(())
     }
 
     fn read32(&self, offset: u64) -> u32 {
-        let cap = regs::cap(&self.params);
+        let cap = regs::cap(&self.params) | self.devmem_cap();
         match offset {
             0x00 => cap as u32,
             0x04 => (cap >> 32) as u32,
@@ -530,8 +535,9 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             0x2c => (self.asq >> 32) as u32,
             0x30 => self.acq as u32,
             0x34 => (self.acq >> 32) as u32,
-            // Reserved, unsupported (NSSR, CMB, boot partitions, PMR) and doorbells.
-            _ => 0,
+            // The CMB and PMR registers if there are (`cmb.rs`, `pmr.rs`); reserved,
+            // unsupported (NSSR, boot partitions) and doorbells read zero.
+            _ => self.devmem_read(offset).unwrap_or(0),
         }
     }
 
@@ -576,7 +582,9 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             0x30 => self.acq = lo(self.acq),
             0x34 => self.acq = hi(self.acq),
             // CAP, VS and CSTS are read-only (CSTS.NSSRO is never set); NSSR is not supported.
-            _ => {}
+            _ => {
+                self.devmem_write(offset, v);
+            }
         }
     }
 
@@ -727,7 +735,12 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         match self.state {
             State::Enabling => self.finish_enable(),
             State::ShutdownProcessing => self.finish_shutdown(backing),
-            State::Ready => self.run(mem, backing, timing, now, budget, &mut p),
+            State::Ready => {
+                // DMA to the controller's own CMB or PMR is served from it (and counted).
+                let mut mem = self.routed(mem);
+                self.run(&mut mem, backing, timing, now, budget, &mut p);
+                self.count_served(&mem);
+            }
             State::Disabled | State::ShutdownComplete | State::Fatal { .. } => {}
         }
         self.interrupts(irq);

@@ -94,3 +94,19 @@ pub fn msix_layout(vectors: u16, regs_end: u64, bar0_size: u64) -> Result<Layout
 pub fn add_msix(cs: &mut ConfigSpace, layout: &Layout) -> Result<u8, CfgError> {
     layout.add_capability(cs)
 }
+
+/// Adds the BAR that holds a CMB or PMR ([`super::cmb`], [`super::pmr`]): BAR `bir` (2 or 4,
+/// with its upper half in the next slot), a 64-bit prefetchable memory BAR of `size` bytes,
+/// as QEMU's and real controllers place theirs. BAR0 keeps its layout.
+pub fn add_memory_bar(cs: &mut ConfigSpace, bir: u8, size: u64) -> Result<(), CfgError> {
+    if !matches!(bir, 2 | 4) {
+        return Err(CfgError::BadBar);
+    }
+    cs.set_bar(
+        usize::from(bir),
+        Bar::Mem64 {
+            size,
+            prefetchable: true,
+        },
+    )
+}

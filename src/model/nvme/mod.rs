@@ -140,6 +140,10 @@
 //!   thin provisioning, MNAN 0), no secure erase beyond
 //!   user data erase, no boot partitions, no firmware activation notices, a volatile write
 //!   cache that is always present (Flush reaches [`Backing::flush`]).
+//! - Controller Memory Buffer and Persistent Memory Region (`cmb.rs`, `pmr.rs`): optional,
+//!   each in a 64-bit prefetchable BAR of its own; their memory is the caller's
+//!   ([`HostMemory::cmb`], [`HostMemory::pmr`]); DMA addresses in their controller memory
+//!   space are served from it and counted, and both are kept across controller resets.
 //! - I/O Command Set structures: Identify CNS 05h and 06h answer for the NVM Command Set
 //!   (CSI 00h) with all-zero structures (no storage tags, protection information or
 //!   extended LBA formats; no command size limits beyond MDTS), and CNS 08h (command set
@@ -157,6 +161,7 @@
 //!   that does not divide it) and empties every zone.
 
 mod admin;
+pub mod cmb;
 mod ctrl;
 mod firmware;
 pub mod function;
@@ -167,6 +172,7 @@ pub mod msix;
 mod ns;
 mod params;
 mod pending;
+pub mod pmr;
 mod prp;
 mod queue;
 pub mod regs;
@@ -177,6 +183,7 @@ mod zns;
 
 pub use admin::opcode as admin_opcode;
 pub use admin::{feature, AER_SLOTS};
+pub use cmb::{Cmb, CmbConfig, CmbError};
 pub use ctrl::{Controller, EnableError, MmioError, Progress, QueueInfo, State, BUF_SIZE};
 pub use firmware::FIRMWARE_IMAGE_MAX;
 pub use identify::CONTROLLER_ID;
@@ -187,6 +194,7 @@ pub use params::{Config, Namespace, NamespaceConfig, ParamError, Params, MAX_MDT
 pub use params::{Zoned, ZonedConfig};
 pub use params::{MAX_NAMESPACES, MAX_VECTORS};
 pub use pending::PENDING_PER_QUEUE;
+pub use pmr::{Pmr, PmrConfig, PmrError};
 pub use prp::{Prp, Segment};
 pub use queue::{Cqe, Sqe, CQE_SIZE, SQE_SIZE};
 pub use shadow::{Bar, Pulled, Shadow};
@@ -208,6 +216,17 @@ pub trait HostMemory {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError>;
     /// Writes `buf` at `addr`.
     fn write(&mut self, addr: u64, buf: &[u8]) -> Result<(), MemError>;
+    /// The memory of the controller's CMB ([`cmb::Cmb::size`] bytes from its start), which
+    /// the controller uses instead of [`HostMemory::read`] and [`HostMemory::write`] for
+    /// addresses in its controller memory space. Defaults to none (such accesses fail).
+    fn cmb(&mut self) -> Option<&mut [u8]> {
+        None
+    }
+    /// The memory of the controller's PMR ([`pmr::Pmr::size`] bytes), as for
+    /// [`HostMemory::cmb`].
+    fn pmr(&mut self) -> Option<&mut [u8]> {
+        None
+    }
 }
 
 /// A failed access to namespace contents.
