@@ -148,12 +148,21 @@ pub enum CmbError {
     Enabled,
 }
 
+/// `bit` if `on`, else 0.
+pub(super) const fn flag(on: bool, bit: u32) -> u32 {
+    if on {
+        bit
+    } else {
+        0
+    }
+}
+
 /// Checks a BAR indicator and size shared by CMB and PMR profiles.
 pub(super) fn check_bar(bir: u8, bar_size: u64) -> Result<(), CmbError> {
     if !matches!(bir, 2 | 4) {
         return Err(CmbError::Bar);
     }
-    if !bar_size.is_power_of_two() || bar_size < 0x1000 || bar_size > 1 << 63 {
+    if !bar_size.is_power_of_two() || !(0x1000..=1 << 63).contains(&bar_size) {
         return Err(CmbError::BarSize);
     }
     Ok(())
@@ -202,25 +211,25 @@ impl Cmb {
     /// size and offset is chosen.
     pub fn new(c: &CmbConfig) -> Result<Cmb, CmbError> {
         check_bar(c.bir, c.bar_size)?;
-        if c.size == 0 || c.size % 0x1000 != 0 || c.offset % 0x1000 != 0 {
+        if c.size == 0 || !c.size.is_multiple_of(0x1000) || !c.offset.is_multiple_of(0x1000) {
             return Err(CmbError::Size);
         }
         if c.offset.checked_add(c.size).is_none_or(|e| e > c.bar_size) {
             return Err(CmbError::Beyond);
         }
-        let uses = u32::from(c.sqs) * CMBSZ_SQS
-            | u32::from(c.cqs) * CMBSZ_CQS
-            | u32::from(c.lists) * CMBSZ_LISTS
-            | u32::from(c.rds) * CMBSZ_RDS
-            | u32::from(c.wds) * CMBSZ_WDS;
+        let uses = flag(c.sqs, CMBSZ_SQS)
+            | flag(c.cqs, CMBSZ_CQS)
+            | flag(c.lists, CMBSZ_LISTS)
+            | flag(c.rds, CMBSZ_RDS)
+            | flag(c.wds, CMBSZ_WDS);
         if uses == 0 {
             return Err(CmbError::NoUse);
         }
         let szu = (0..=SZU_MAX)
             .find(|&u| {
                 let unit = 0x1000u64 << (4 * u);
-                c.size % unit == 0
-                    && c.offset % unit == 0
+                c.size.is_multiple_of(unit)
+                    && c.offset.is_multiple_of(unit)
                     && c.size / unit <= FIELD_MAX
                     && c.offset / unit <= FIELD_MAX
             })
@@ -292,7 +301,7 @@ impl Cmb {
 
     /// CMBSTS.
     pub fn cmbsts(&self) -> u32 {
-        u32::from(self.cbai) * CMBSTS_CBAI
+        flag(self.cbai, CMBSTS_CBAI)
     }
 
     /// Writes CMBMSC (all 64 bits; reserved bits 11:2 are dropped) and re-evaluates CBAI.
@@ -379,7 +388,12 @@ impl<'a, M: HostMemory> Routed<'a, M> {
     }
 
     /// The bytes of region memory `mem` for a piece of `n` bytes at `addr` in window `w`.
-    fn piece<'m>(mem: Option<&'m mut [u8]>, w: &Window, addr: u64, n: usize) -> Option<&'m mut [u8]> {
+    fn piece<'m>(
+        mem: Option<&'m mut [u8]>,
+        w: &Window,
+        addr: u64,
+        n: usize,
+    ) -> Option<&'m mut [u8]> {
         let off = usize::try_from(addr - w.base).ok()?;
         mem?.get_mut(off..off.checked_add(n)?)
     }
@@ -389,9 +403,7 @@ impl<M: HostMemory> HostMemory for Routed<'_, M> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let mut done = 0usize;
         while done < buf.len() {
-            let a = addr
-                .checked_add(done as u64)
-                .ok_or(MemError::Unmapped)?;
+            let a = addr.checked_add(done as u64).ok_or(MemError::Unmapped)?;
             let rest = buf.get_mut(done..).ok_or(MemError::Unmapped)?;
             let (target, n) = self.split(a, rest.len() as u64);
             // `n` is at most `rest.len()`.
@@ -404,7 +416,11 @@ impl<M: HostMemory> HostMemory for Routed<'_, M> {
                         return Err(MemError::Denied);
                     }
                     let is_cmb = matches!(target, Target::Cmb(_));
-                    let mem = if is_cmb { self.inner.cmb() } else { self.inner.pmr() };
+                    let mem = if is_cmb {
+                        self.inner.cmb()
+                    } else {
+                        self.inner.pmr()
+                    };
                     let src = Self::piece(mem, &w, a, n).ok_or(MemError::Unmapped)?;
                     dst.copy_from_slice(src);
                     self.count(is_cmb, n);
@@ -418,9 +434,7 @@ impl<M: HostMemory> HostMemory for Routed<'_, M> {
     fn write(&mut self, addr: u64, buf: &[u8]) -> Result<(), MemError> {
         let mut done = 0usize;
         while done < buf.len() {
-            let a = addr
-                .checked_add(done as u64)
-                .ok_or(MemError::Unmapped)?;
+            let a = addr.checked_add(done as u64).ok_or(MemError::Unmapped)?;
             let rest = buf.get(done..).ok_or(MemError::Unmapped)?;
             let (target, n) = self.split(a, rest.len() as u64);
             let n = n as usize;
@@ -432,7 +446,11 @@ impl<M: HostMemory> HostMemory for Routed<'_, M> {
                         return Err(MemError::Denied);
                     }
                     let is_cmb = matches!(target, Target::Cmb(_));
-                    let mem = if is_cmb { self.inner.cmb() } else { self.inner.pmr() };
+                    let mem = if is_cmb {
+                        self.inner.cmb()
+                    } else {
+                        self.inner.pmr()
+                    };
                     let dst = Self::piece(mem, &w, a, n).ok_or(MemError::Unmapped)?;
                     dst.copy_from_slice(src);
                     self.count(is_cmb, n);

@@ -3,12 +3,12 @@
 //! The controller: registers, state machine, doorbells and the processing loop.
 
 use super::admin::{Features, Outcome};
+use super::cmb::{self, DevMem};
 use super::firmware::Firmware;
 use super::logs::{aen, Events, Logs};
 use super::ns::Namespaces;
 use super::params::{ParamError, Params};
 use super::pending::{Held, Pending};
-use super::cmb::{self, DevMem};
 use super::queue::{fits, Cq, Cqe, Sq, Sqe, CQE_SIZE, SQE_SIZE};
 use super::regs::{self, Cc};
 use super::status::Status;

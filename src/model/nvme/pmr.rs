@@ -34,7 +34,7 @@
 //! - Every PMR register is kept across a controller reset: the PMR is not the controller's
 //!   state. [`Pmr::power_on`] disables it and clears PMRMSC (the contents stay).
 
-use super::cmb::{check_bar, CmbError, Window};
+use super::cmb::{check_bar, flag, CmbError, Window};
 use super::ctrl::{Controller, State};
 
 /// PMRCAP: Persistent Memory Capabilities (32 bits).
@@ -200,19 +200,19 @@ impl Pmr {
         if eu > 3 || tu > 3 || ev == 0 || ev > 0xff_ffff || tv > 0xff_ffff {
             return Err(PmrError::Field);
         }
-        let cap = u32::from(c.rds) * PMRCAP_RDS
-            | u32::from(c.wds) * PMRCAP_WDS
+        let cap = flag(c.rds, PMRCAP_RDS)
+            | flag(c.wds, PMRCAP_WDS)
             | u32::from(c.bir) << PMRCAP_BIR_SHIFT
             | (c.time_unit as u32) << PMRCAP_PMRTU_SHIFT
             | u32::from(c.write_barrier) << PMRCAP_PMRWBM_SHIFT
             | u32::from(c.timeout) << PMRCAP_PMRTO_SHIFT
-            | u32::from(c.cmss) * PMRCAP_CMSS;
+            | flag(c.cmss, PMRCAP_CMSS);
         // INVARIANT: every field checked above.
         Ok(Pmr {
             bir: c.bir,
             size: c.size,
             cap,
-            ebs: u32::from(eu) | u32::from(c.read_bypass) * PMREBS_RBB | ev << VALUE_SHIFT,
+            ebs: u32::from(eu) | flag(c.read_bypass, PMREBS_RBB) | ev << VALUE_SHIFT,
             swtp: u32::from(tu) | tv << VALUE_SHIFT,
             en: false,
             msc: 0,
@@ -261,9 +261,9 @@ impl Pmr {
 
     /// PMRSTS.
     pub fn pmrsts(&self) -> u32 {
-        u32::from(!self.en) * PMRSTS_NRDY
+        flag(!self.en, PMRSTS_NRDY)
             | (self.health as u32) << PMRSTS_HSTS_SHIFT
-            | u32::from(self.cbai) * PMRSTS_CBAI
+            | flag(self.cbai, PMRSTS_CBAI)
     }
 
     fn cmss(&self) -> bool {
