@@ -11,5 +11,6 @@
 mod le;
 pub mod nfit;
 pub mod nvme;
+pub mod pci;
 pub mod pcicfg;
 pub mod range;

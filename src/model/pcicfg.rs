@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Model of a PCI function's configuration space (type-0 header).
+//! Model of a PCI function's configuration space (type-0 header, or the type-1 header of a
+//! PCI-to-PCI bridge with [`ConfigSpace::make_bridge`]).
 //!
 //! The model keeps the 4 KiB PCIe configuration space inline, together with two per-byte
 //! masks: the bits software may change with a configuration write, and the bits that are
@@ -11,8 +12,11 @@
 //!
 //! The device side sets the function up with [`ConfigSpace::new`], [`ConfigSpace::set_bar`]
 //! and [`ConfigSpace::add_capability`], and raises status bits with
-//! [`ConfigSpace::set_status_bits`]. Only standard capabilities (`0x40..0x100`) are modelled;
-//! the extended space `0x100..0x1000` reads as zero and ignores writes.
+//! [`ConfigSpace::set_status_bits`]. Standard capabilities live in `0x40..0x100`, PCI Express
+//! extended capabilities ([`ConfigSpace::add_ext_capability`]) in `0x100..0x1000`; space no
+//! capability uses reads as zero and ignores writes. [`ConfigSpace::mark_rw1c`] makes bits of
+//! a capability write-1-to-clear and [`ConfigSpace::device_write`] changes read-only fields the
+//! way the device itself does (status bits, link and slot state).
 //!
 //! No operation panics or allocates: every fallible one returns a [`CfgError`].
 
@@ -51,6 +55,41 @@ pub const PCI_CAPABILITY_LIST: u16 = 0x34;
 pub const PCI_INTERRUPT_LINE: u16 = 0x3c;
 /// Interrupt pin (8 bits): 0 for none, 1..=4 for INTA..INTD.
 pub const PCI_INTERRUPT_PIN: u16 = 0x3d;
+/// Type 1: primary bus number (8 bits).
+pub const PCI_PRIMARY_BUS: u16 = 0x18;
+/// Type 1: secondary bus number (8 bits).
+pub const PCI_SECONDARY_BUS: u16 = 0x19;
+/// Type 1: subordinate bus number (8 bits).
+pub const PCI_SUBORDINATE_BUS: u16 = 0x1a;
+/// Type 1: secondary latency timer (8 bits).
+pub const PCI_SEC_LATENCY_TIMER: u16 = 0x1b;
+/// Type 1: I/O base (8 bits); no I/O window in this model (reads zero).
+pub const PCI_IO_BASE: u16 = 0x1c;
+/// Type 1: secondary status (16 bits).
+pub const PCI_SEC_STATUS: u16 = 0x1e;
+/// Type 1: memory base (16 bits, bits 15:4 are address bits 31:20).
+pub const PCI_MEMORY_BASE: u16 = 0x20;
+/// Type 1: memory limit (16 bits).
+pub const PCI_MEMORY_LIMIT: u16 = 0x22;
+/// Type 1: prefetchable memory base (16 bits; bits 3:0 = 1: 64-bit).
+pub const PCI_PREF_MEMORY_BASE: u16 = 0x24;
+/// Type 1: prefetchable memory limit (16 bits).
+pub const PCI_PREF_MEMORY_LIMIT: u16 = 0x26;
+/// Type 1: prefetchable base, upper 32 bits.
+pub const PCI_PREF_BASE_UPPER32: u16 = 0x28;
+/// Type 1: prefetchable limit, upper 32 bits.
+pub const PCI_PREF_LIMIT_UPPER32: u16 = 0x2c;
+/// Type 1: expansion ROM base address (32 bits); not implemented, reads as zero.
+pub const PCI_ROM_ADDRESS1: u16 = 0x38;
+/// Type 1: bridge control (16 bits).
+pub const PCI_BRIDGE_CONTROL: u16 = 0x3e;
+/// Bridge control: secondary bus reset.
+pub const PCI_BRIDGE_CTL_BUS_RESET: u16 = 0x40;
+/// The bridge control bits software may change in this model: parity, SERR, ISA, VGA,
+/// master abort mode, secondary bus reset.
+pub const PCI_BRIDGE_CTL_WRITABLE: u16 = 0x006f;
+/// Header type 1: PCI-to-PCI bridge.
+pub const PCI_HEADER_TYPE_BRIDGE: u8 = 1;
 /// Size of the standard type-0 header; capabilities start here.
 pub const PCI_STD_HEADER_SIZEOF: u16 = 0x40;
 /// End of the standard (non-extended) configuration space.
@@ -94,6 +133,10 @@ pub const PCI_BASE_ADDRESS_IO_MASK: u32 = !0x03;
 
 /// Number of BARs of a type-0 header.
 pub const BAR_COUNT: usize = 6;
+/// Number of BARs of a type-1 (bridge) header.
+pub const BRIDGE_BAR_COUNT: usize = 2;
+/// Start of the PCI Express extended configuration space (extended capabilities).
+pub const PCI_EXT_CAP_START: u16 = 0x100;
 /// Most capabilities [`ConfigSpace::capabilities`] visits, so a corrupted list cannot loop.
 pub const MAX_CAP_HOPS: usize = 48;
 
@@ -106,8 +149,11 @@ pub enum CfgError {
     BadBar,
     /// A bad access size, alignment, range, or capability write mask length.
     BadAccess,
-    /// The capability does not fit in the standard capability area.
+    /// The capability does not fit in the standard (or extended) capability area.
     NoSpace,
+    /// The operation needs the other header type (bridge registers on a type-0 function,
+    /// BARs 2 to 5 on a bridge, or making a bridge of a function that has them).
+    HeaderType,
 }
 
 /// The identity of a function, written into the read-only header fields.
@@ -177,6 +223,10 @@ enum Slot {
 /// - `cap_end` is dword aligned and within `0x40..=0x100`; capabilities are linked in order of
 ///   offset from the capabilities pointer, and `cap_last` is the offset of the last one (0 when
 ///   there is none), whose next pointer is 0.
+/// - `ext_end` is dword aligned and within `0x100..=0x1000`; extended capabilities are linked
+///   in order of offset from `0x100`, and `ext_last` is the offset of the last one (0 when there
+///   is none), whose next offset is 0.
+/// - With a type-1 header, slots 2 to 5 are [`Bar::Unused`].
 #[derive(Clone)]
 pub struct ConfigSpace {
     data: [u8; CFG_SIZE],
@@ -185,6 +235,8 @@ pub struct ConfigSpace {
     slots: [Slot; BAR_COUNT],
     cap_end: u16,
     cap_last: u8,
+    ext_end: u16,
+    ext_last: u16,
 }
 
 /// Stores the low `len` bytes of `val` little-endian at `off`; bytes beyond the end are dropped
@@ -212,6 +264,8 @@ impl ConfigSpace {
             slots: [Slot::Bar(Bar::Unused); BAR_COUNT],
             cap_end: PCI_STD_HEADER_SIZEOF,
             cap_last: 0,
+            ext_end: PCI_EXT_CAP_START,
+            ext_last: 0,
         };
         cs.reset(h)?;
         Ok(cs)
@@ -244,6 +298,8 @@ impl ConfigSpace {
             }
             core::ptr::addr_of_mut!((*p).cap_end).write(PCI_STD_HEADER_SIZEOF);
             core::ptr::addr_of_mut!((*p).cap_last).write(0);
+            core::ptr::addr_of_mut!((*p).ext_end).write(PCI_EXT_CAP_START);
+            core::ptr::addr_of_mut!((*p).ext_last).write(0);
             slot.assume_init_mut()
         };
         cs.reset(h)?;
@@ -262,6 +318,8 @@ impl ConfigSpace {
         self.slots = [Slot::Bar(Bar::Unused); BAR_COUNT];
         self.cap_end = PCI_STD_HEADER_SIZEOF;
         self.cap_last = 0;
+        self.ext_end = PCI_EXT_CAP_START;
+        self.ext_last = 0;
 
         let d = &mut self.data;
         put(d, PCI_VENDOR_ID, 2, h.vendor.into());
@@ -292,6 +350,12 @@ impl ConfigSpace {
     /// frees its upper slot; the upper slot itself cannot be set on its own.
     pub fn set_bar(&mut self, index: usize, bar: Bar) -> Result<(), CfgError> {
         let cur = *self.slots.get(index).ok_or(CfgError::BadBar)?;
+        if self.is_bridge()
+            && (index >= BRIDGE_BAR_COUNT
+                || matches!(bar, Bar::Mem64 { .. }) && index + 1 >= BRIDGE_BAR_COUNT)
+        {
+            return Err(CfgError::HeaderType);
+        }
         if cur == Slot::Upper {
             return Err(CfgError::BadBar);
         }
@@ -430,6 +494,159 @@ impl ConfigSpace {
         self.capabilities()
             .find(|&(_, i)| i == id)
             .map(|(off, _)| off)
+    }
+
+    /// Whether the header is type 1 (a PCI-to-PCI bridge).
+    pub fn is_bridge(&self) -> bool {
+        self.byte(PCI_HEADER_TYPE) & 0x7f == PCI_HEADER_TYPE_BRIDGE
+    }
+
+    /// Turns the type-0 header into the type-1 header of a PCI-to-PCI bridge: bus numbers,
+    /// secondary latency timer, a 32-bit memory window and a 64-bit prefetchable window
+    /// (base and limit registers writable, closed at first: everything zero), no I/O window
+    /// and no expansion ROM (read as zero), bridge control, and a secondary status whose error
+    /// bits are RW1C. Only BARs 0 and 1 remain; the subsystem ID fields of type 0 are gone.
+    ///
+    /// Fails with [`CfgError::HeaderType`] on a bridge or a function with BARs beyond 1.
+    pub fn make_bridge(&mut self) -> Result<(), CfgError> {
+        let used = self
+            .slots
+            .get(BRIDGE_BAR_COUNT..)
+            .is_none_or(|s| s.iter().any(|&b| b != Slot::Bar(Bar::Unused)));
+        if self.is_bridge() || used {
+            return Err(CfgError::HeaderType);
+        }
+        // 0x18..0x34 and 0x38..0x3c: the bridge registers replace BARs 2-5, CardBus CIS,
+        // subsystem IDs and the type-0 ROM.
+        for r in [0x18usize..0x34, 0x38..0x3c, 0x3e..0x40] {
+            for a in [&mut self.data, &mut self.wmask, &mut self.rw1c] {
+                if let Some(b) = a.get_mut(r.clone()) {
+                    b.fill(0);
+                }
+            }
+        }
+        let hdr = self.byte(PCI_HEADER_TYPE);
+        put(
+            &mut self.data,
+            PCI_HEADER_TYPE,
+            1,
+            u32::from(hdr & 0x80 | PCI_HEADER_TYPE_BRIDGE),
+        );
+        // 64-bit prefetchable window (type bits 01b in base and limit).
+        put(&mut self.data, PCI_PREF_MEMORY_BASE, 2, 1);
+        put(&mut self.data, PCI_PREF_MEMORY_LIMIT, 2, 1);
+        let w = &mut self.wmask;
+        put(w, PCI_PRIMARY_BUS, 4, 0xffff_ffff);
+        put(w, PCI_MEMORY_BASE, 4, 0xfff0_fff0);
+        put(w, PCI_PREF_MEMORY_BASE, 4, 0xfff0_fff0);
+        put(w, PCI_PREF_BASE_UPPER32, 4, 0xffff_ffff);
+        put(w, PCI_PREF_LIMIT_UPPER32, 4, 0xffff_ffff);
+        put(w, PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_WRITABLE.into());
+        put(
+            &mut self.rw1c,
+            PCI_SEC_STATUS,
+            2,
+            PCI_STATUS_ERROR_BITS.into(),
+        );
+        Ok(())
+    }
+
+    /// Appends a PCI Express extended capability with ID `id`, version `version` (4 bits) and
+    /// `body` (the bytes after the 4-byte header) at the next free dword in `0x100..0x1000`,
+    /// links it at the end of the extended list, and returns its offset. `writable` is the
+    /// write mask of the body, as for [`ConfigSpace::add_capability`].
+    pub fn add_ext_capability(
+        &mut self,
+        id: u16,
+        version: u8,
+        body: &[u8],
+        writable: &[u8],
+    ) -> Result<u16, CfgError> {
+        if version > 0xf || (!writable.is_empty() && writable.len() != body.len()) {
+            return Err(CfgError::BadAccess);
+        }
+        let start = usize::from(self.ext_end);
+        let end = body.len().checked_add(start + 4).ok_or(CfgError::NoSpace)?;
+        if end > CFG_SIZE {
+            return Err(CfgError::NoSpace);
+        }
+        let off = self.ext_end;
+        let data = self.data.get_mut(start..end).ok_or(CfgError::NoSpace)?;
+        let wmask = self.wmask.get_mut(start..end).ok_or(CfgError::NoSpace)?;
+        data.fill(0);
+        wmask.fill(0);
+        if let Some((hdr, rest)) = data.split_first_chunk_mut::<4>() {
+            *hdr = (u32::from(id) | u32::from(version) << 16).to_le_bytes();
+            rest.iter_mut().zip(body).for_each(|(d, s)| *d = *s);
+        }
+        if let Some((_, rest)) = wmask.split_first_chunk_mut::<4>() {
+            rest.iter_mut().zip(writable).for_each(|(d, s)| *d = *s);
+        }
+        if self.ext_last != 0 {
+            let last = self.ext_last;
+            let hdr = self.read(last, 4)?;
+            put(
+                &mut self.data,
+                last,
+                4,
+                hdr & 0x000f_ffff | u32::from(off) << 20,
+            );
+        }
+        self.ext_last = off;
+        // `end <= 0x1000`.
+        self.ext_end = u16::try_from(end.next_multiple_of(4)).unwrap_or(CFG_SIZE as u16);
+        Ok(off)
+    }
+
+    /// The offset of the first extended capability with ID `id`, if any.
+    pub fn find_ext_capability(&self, id: u16) -> Option<u16> {
+        let mut off = PCI_EXT_CAP_START;
+        for _ in 0..(CFG_SIZE - usize::from(PCI_EXT_CAP_START)) / 4 {
+            let hdr = self.read(off, 4).ok()?;
+            if hdr == 0 {
+                return None;
+            }
+            if hdr & 0xffff == u32::from(id) {
+                return Some(off);
+            }
+            let next = (hdr >> 20) as u16 & !3;
+            if next < PCI_EXT_CAP_START {
+                return None;
+            }
+            off = next;
+        }
+        None
+    }
+
+    /// Makes the bits set in `mask` at `offset` write-1-to-clear (and not otherwise
+    /// writable): for the status registers of a capability. Only inside capabilities.
+    pub fn mark_rw1c(&mut self, offset: u16, mask: &[u8]) -> Result<(), CfgError> {
+        let start = usize::from(offset);
+        let end = start.checked_add(mask.len()).ok_or(CfgError::BadAccess)?;
+        let in_caps = start >= usize::from(PCI_STD_HEADER_SIZEOF)
+            && (end <= usize::from(self.cap_end)
+                || start >= usize::from(PCI_EXT_CAP_START) && end <= usize::from(self.ext_end));
+        if !in_caps {
+            return Err(CfgError::BadAccess);
+        }
+        let rw1c = self.rw1c.get_mut(start..end).ok_or(CfgError::BadAccess)?;
+        let wmask = self.wmask.get_mut(start..end).ok_or(CfgError::BadAccess)?;
+        for ((c, w), &m) in rw1c.iter_mut().zip(wmask.iter_mut()).zip(mask) {
+            *c |= m;
+            *w &= !m;
+        }
+        Ok(())
+    }
+
+    /// Writes the low `size` (1, 2 or 4) bytes of `value` at `offset` as the device does:
+    /// every bit, read-only ones included (link state, slot state, status bits).
+    pub fn device_write(&mut self, offset: u16, size: u8, value: u32) -> Result<(), CfgError> {
+        let span = Self::span(offset, size)?;
+        let data = self.data.get_mut(span).ok_or(CfgError::BadAccess)?;
+        for (i, d) in data.iter_mut().enumerate() {
+            *d = (value >> (8 * i)) as u8;
+        }
+        Ok(())
     }
 
     /// Reads `size` (1, 2 or 4) bytes at `offset`, little-endian, as software sees them.
