@@ -702,6 +702,12 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         self.pending.len()
     }
 
+    /// The earliest time after `now` at which a held completion becomes due (withheld ones
+    /// left out), as [`Progress::next_due`] reports it.
+    pub fn next_due(&self, now: u64) -> Option<u64> {
+        self.pending.next_due_after(now)
+    }
+
     /// [`Controller::process_timed`] with zero-latency completions.
     pub fn process<M: HostMemory, B: Backing, I: InterruptSink>(
         &mut self,
@@ -745,7 +751,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         }
         self.interrupts(irq);
         p.more = self.has_work(now);
-        p.next_due = self.pending.next_due_after(now);
+        p.next_due = self.next_due(now);
         p
     }
 
