@@ -125,7 +125,7 @@ pub enum TopologyError {
     SlotNotOnPort(usize),
     /// A physical slot number that is 0, beyond 13 bits, or used twice.
     Slot(usize),
-    /// More than [`MAX_SWITCH_DEPTH`] switches above the node.
+    /// More than [`MAX_SWITCH_DEPTH`] switches above the node (its own switch included).
     TooDeep(usize),
     /// Bus numbers ran past 255 at this node.
     BusOverflow(usize),
@@ -244,9 +244,10 @@ impl Topology {
         Ok(())
     }
 
+    /// The switches node `i` is in or below (its own, for a switch port, counts).
     fn switches_above(&self, i: usize) -> usize {
         let mut count = 0;
-        let mut cur = self.nodes[i].parent;
+        let mut cur = Some(i);
         // Parents have lower indices, so this ends within `i` steps.
         while let Some(p) = cur {
             if self.nodes[p].kind == Kind::SwitchUpstream {
