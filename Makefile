@@ -14,7 +14,8 @@ CARGO ?= cargo
 all: help
 
 help:
-	@echo "make quick    host tests + the UML KUnit suites only (the edit-build-test loop)"
+	@echo "make quick    host tests + the UML KUnit suites only (the edit-build-test loop);"
+	@echo "             SUITES='nvmock_nvme_zns,nvmock_nvme_io*' runs only those"
 	@echo "make run      build the kernels and nvmock, run every suite on UML and x86_64, summary"
 	@echo "make check    the full test: models (cargo test, clippy, rustfmt) + make run"
 	@echo "make kunit    one arch (ARCH=um|x86_64): kernel, modules, boot, KUnit summary"
@@ -56,7 +57,7 @@ lint:
 
 # The inner loop: host tests and the UML KUnit suites, no userspace checks (warm: < 60 s).
 quick: setup
-	@$(S)/run-all --quick
+	@NVMOCK_SUITES='$(SUITES)' $(S)/run-all --quick
 
 run: setup
 	@$(S)/run-all $(ARCHES)

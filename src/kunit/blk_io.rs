@@ -33,7 +33,7 @@ unsafe fn dev_name<'a>(dev: *mut bindings::device) -> &'a [u8] {
 
 /// What [`find_child`] looks for and found.
 struct Search<'a> {
-    pred: &'a dyn Fn(&[u8]) -> bool,
+    pred: &'a dyn Fn(&[u8], bindings::dev_t) -> bool,
     found: Option<(bindings::dev_t, *mut bindings::device)>,
 }
 
@@ -41,7 +41,7 @@ unsafe extern "C" fn visit(dev: *mut bindings::device, data: *mut c_void) -> c_i
     // SAFETY: `data` is the `Search` of `find_child`, alive during the walk; `dev` is live.
     unsafe {
         let s = &mut *data.cast::<Search<'_>>();
-        if (s.pred)(dev_name(dev)) {
+        if (s.pred)(dev_name(dev), (*dev).devt) {
             s.found = Some(((*dev).devt, dev));
             return 1;
         }
@@ -49,7 +49,7 @@ unsafe extern "C" fn visit(dev: *mut bindings::device, data: *mut c_void) -> c_i
     0
 }
 
-/// The first child of `parent` whose name satisfies `pred`: its `dev_t` and address. The
+/// The first child of `parent` whose name and `dev_t` satisfy `pred`: its `dev_t` and address. The
 /// address is only meant for a further search while the parent's driver stays bound.
 ///
 /// # Safety
@@ -57,7 +57,7 @@ unsafe extern "C" fn visit(dev: *mut bindings::device, data: *mut c_void) -> c_i
 /// `parent` is a live device.
 unsafe fn find_child(
     parent: *mut bindings::device,
-    pred: &dyn Fn(&[u8]) -> bool,
+    pred: &dyn Fn(&[u8], bindings::dev_t) -> bool,
 ) -> Option<(bindings::dev_t, *mut bindings::device)> {
     let mut s = Search { pred, found: None };
     // SAFETY: `parent` is live; `visit` only reads the children it is given.
@@ -71,8 +71,38 @@ unsafe fn find_child(
 /// device `nvmeX` under the function, then `nvmeXnY` under it (`ngXnY`, the generic character
 /// device, is skipped). `None` until the driver has scanned the namespaces.
 pub(crate) fn nvme_namespace_devt(pdev: &PciDev) -> Option<bindings::dev_t> {
-    let is_ctrl = |n: &[u8]| n.starts_with(b"nvme") && !n[4..].contains(&b'n');
     let is_ns = |n: &[u8]| n.starts_with(b"nvme") && n[4..].contains(&b'n');
+    namespace_devt(pdev, &is_ns)
+}
+
+/// The `dev_t`s of every NVMe namespace block device of PCI device `pdev` (in the order the
+/// driver added them, which need not be NSID order: it scans namespaces concurrently). Empty
+/// until the driver has scanned them.
+pub(crate) fn nvme_namespace_devts(pdev: &PciDev) -> Result<KVec<bindings::dev_t>> {
+    let found = core::cell::RefCell::new(KVec::new());
+    let failed = core::cell::Cell::new(false);
+    let collect = |n: &[u8], devt: bindings::dev_t| {
+        if n.starts_with(b"nvme") && n[4..].contains(&b'n') && devt != 0 {
+            failed.set(failed.get() || found.borrow_mut().push(devt, GFP_KERNEL).is_err());
+        }
+        false
+    };
+    let is_ctrl = |n: &[u8], _| n.starts_with(b"nvme") && !n[4..].contains(&b'n');
+    // SAFETY: as in `namespace_devt`.
+    unsafe {
+        if let Some((_, ctrl)) = find_child(&raw mut (*pdev.as_ptr()).dev, &is_ctrl) {
+            find_child(ctrl, &collect);
+        }
+    }
+    if failed.get() {
+        return Err(ENOMEM);
+    }
+    Ok(found.into_inner())
+}
+
+fn namespace_devt(pdev: &PciDev, is_ns: &dyn Fn(&[u8]) -> bool) -> Option<bindings::dev_t> {
+    let is_ctrl = |n: &[u8], _| n.starts_with(b"nvme") && !n[4..].contains(&b'n');
+    let is_ns = |n: &[u8], _| is_ns(n);
     // SAFETY: `pdev` holds a reference to the device; the controller device is a child of it
     // and lives while the driver is bound, which it is during the lookup.
     unsafe {
@@ -122,6 +152,12 @@ impl BlockDev {
         unsafe { (*(*(*self.bdev).bd_disk).queue).limits.logical_block_size }
     }
 
+    /// Whether the device is a zoned block device (its disk has zones).
+    pub(crate) fn is_zoned(&self) -> bool {
+        // SAFETY: `bdev` is open (type invariant): its disk is live.
+        unsafe { (*(*self.bdev).bd_disk).nr_zones != 0 }
+    }
+
     /// Sets the request timeout of the device's queue (the driver's default is 30 s).
     pub(crate) fn set_timeout_ms(&self, ms: u32) {
         let j = kernel::time::msecs_to_jiffies(ms);
@@ -153,6 +189,86 @@ impl BlockDev {
     }
 
     fn one_bio(&self, write: bool, offset: u64, buf: &mut [u8]) -> Result {
+        let op = if write {
+            bindings::req_op_REQ_OP_WRITE
+        } else {
+            bindings::req_op_REQ_OP_READ
+        };
+        self.bio_op(op, write, offset, buf).map(|_| ())
+    }
+
+    /// Appends `buf` (at most one page per bio vector, within the device's append limit) to
+    /// the zone that starts at byte `zone_start`, with `REQ_OP_ZONE_APPEND`; returns the byte
+    /// offset the device wrote it at.
+    pub(crate) fn zone_append(&self, zone_start: u64, buf: &mut [u8]) -> Result<u64> {
+        if buf.is_empty() || buf.len() % SECTOR != 0 {
+            return Err(EINVAL);
+        }
+        let sector = self.bio_op(bindings::req_op_REQ_OP_ZONE_APPEND, true, zone_start, buf)?;
+        Ok(sector * SECTOR as u64)
+    }
+
+    /// Runs zone management operation `op` (`REQ_OP_ZONE_OPEN`, `_CLOSE`, `_FINISH`,
+    /// `_RESET`) on the zones of bytes `offset..offset + len` (`len` 0 with
+    /// `REQ_OP_ZONE_RESET` at 0: all zones).
+    pub(crate) fn zone_mgmt(&self, op: bindings::req_op, offset: u64, len: u64) -> Result {
+        // SAFETY: `bdev` is open (type invariant).
+        let rc = unsafe {
+            bindings::blkdev_zone_mgmt(
+                self.bdev,
+                op,
+                offset / SECTOR as u64,
+                len / SECTOR as u64,
+            )
+        };
+        kernel::error::to_result(rc)
+    }
+
+    /// The device's report of the zones from byte `offset` on, at most `out`'s capacity of
+    /// them, into `out` (cleared first): the driver's Zone Management Receive, through the
+    /// block layer.
+    pub(crate) fn report_zones(
+        &self,
+        offset: u64,
+        out: &mut KVec<bindings::blk_zone>,
+    ) -> Result<usize> {
+        unsafe extern "C" fn collect(
+            zone: *mut bindings::blk_zone,
+            _idx: u32,
+            data: *mut c_void,
+        ) -> c_int {
+            // SAFETY: `data` is the `KVec` of `report_zones`, alive during the call, and
+            // `zone` is valid for the callback's duration.
+            unsafe {
+                let out = &mut *data.cast::<KVec<bindings::blk_zone>>();
+                match out.push_within_capacity(*zone) {
+                    Ok(()) => 0,
+                    Err(_) => ENOSPC.to_errno(),
+                }
+            }
+        }
+        out.clear();
+        let n = u32::try_from(out.capacity()).map_err(|_| EINVAL)?;
+        // SAFETY: `bdev` is open (type invariant); `collect` matches `report_zones_cb` and
+        // gets `out`, which outlives the call.
+        let rc = unsafe {
+            bindings::blkdev_report_zones(
+                self.bdev,
+                offset / SECTOR as u64,
+                n,
+                Some(collect),
+                (out as *mut KVec<bindings::blk_zone>).cast(),
+            )
+        };
+        kernel::error::to_result(rc)?;
+        Ok(out.len())
+    }
+
+    /// Submits one bio of operation `op` at byte `offset` carrying `buf` (its data written
+    /// to the device if `out`, else filled from it), and waits for it. Returns the bio's
+    /// sector after completion: where a Zone Append landed.
+    fn bio_op(&self, op: bindings::req_op, out: bool, offset: u64, buf: &mut [u8]) -> Result<u64> {
+        let write = out;
         let psize = kernel::page::PAGE_SIZE;
         let npages = buf.len().div_ceil(psize);
         let mut pages = KVec::with_capacity(npages, GFP_KERNEL)?;
@@ -165,11 +281,6 @@ impl BlockDev {
             }
             pages.push(p, GFP_KERNEL)?;
         }
-        let op = if write {
-            bindings::req_op_REQ_OP_WRITE
-        } else {
-            bindings::req_op_REQ_OP_READ
-        };
         // SAFETY: `bdev` is open; `fs_bio_set` is the kernel's general bio set.
         let bio = unsafe {
             bindings::bio_alloc_bioset(
@@ -199,9 +310,11 @@ impl BlockDev {
             } else {
                 ENOMEM.to_errno()
             };
+            let sector = (*bio).bi_iter.bi_sector;
             bindings::bio_put(bio);
-            rc
+            (rc, sector)
         };
+        let (rc, sector) = rc;
         if rc != 0 {
             return Err(Error::from_errno(rc));
         }
@@ -211,7 +324,7 @@ impl BlockDev {
                 unsafe { p.read_raw(part.as_mut_ptr(), 0, part.len())? };
             }
         }
-        Ok(())
+        Ok(sector)
     }
 }
 
