@@ -8,7 +8,7 @@
 //! The model keeps the state of the resources it emulates (busy-until times of slots, NAND
 //! channels and dies, the PCIe link, a write buffer, an FTL) and updates it with each command.
 //!
-//! Three models:
+//! Four models:
 //!
 //! - [`NoDelay`] (`none`): every command completes when it is submitted;
 //! - [`Simple`] (`simple`): NVMeVirt's first model, a latency floor and a bandwidth cap shared
@@ -16,6 +16,9 @@
 //! - [`Nand`] (`nand`): a NAND SSD, with channels, dies, flash read/program/erase times,
 //!   firmware overheads, a write buffer with early write completion and a page-mapped FTL with
 //!   over-provisioning and greedy garbage collection ([`NandParams`]).
+//!
+//! - [`Zms`] (`zms`): consumer zoned storage as ConZone models it: pSLC in front of TLC/QLC,
+//!   write buffers shared among zones, an L2P mapping cache ([`ZmsParams`]).
 //!
 //! [`presets`] holds ready-made parameter sets (`optane-like`, `970pro-like`);
 //! [`ModelTiming`] plugs a model into the controller as its [`Timing`](super::Timing) hook.
@@ -46,11 +49,15 @@ mod nand;
 mod none;
 pub mod presets;
 mod simple;
+mod zms;
 
 pub use hook::ModelTiming;
 pub use nand::{Nand, NandParams, MAX_DIES, WB_MAX_PAGES};
 pub use none::NoDelay;
 pub use simple::{Simple, SimpleParams, MAX_SLOTS};
+pub use zms::{
+    Cell, MapUnit, WbPolicy, Zms, ZmsCounters, ZmsParams, ZMS_MAX_DIES, ZMS_MAX_SLC, ZMS_MAX_WB,
+};
 
 /// Size of the unit in which data is transferred and mapped: 4 KiB.
 pub const UNIT: u64 = 4096;
@@ -72,6 +79,10 @@ pub enum Op {
     Flush,
     /// Anything else (admin commands, Write Zeroes, Dataset Management, ...): no data moves.
     Other,
+    /// Zone Management Send, Reset: the zones that `offset..offset + len` touches (the zone of
+    /// `offset` if `len` is 0) lose their data; no data moves. Only [`Zms`] times it; the
+    /// other models treat it as [`Op::Other`].
+    ZoneReset,
 }
 
 /// One command, as a timing model sees it.
@@ -277,6 +288,8 @@ pub enum AnyModel<T, const SLOTS: usize, const DIES: usize> {
     Simple(Simple<SLOTS>),
     /// `nand`.
     Nand(Nand<T, DIES>),
+    /// `zms` (built with [`Zms::new`]: no preset list entry makes one).
+    Zms(Zms<T, DIES>),
 }
 
 impl<T, const SLOTS: usize, const DIES: usize> AnyModel<T, SLOTS, DIES>
@@ -299,6 +312,7 @@ where
             AnyModel::None(_) => "none",
             AnyModel::Simple(_) => "simple",
             AnyModel::Nand(_) => "nand",
+            AnyModel::Zms(_) => "zms",
         }
     }
 }
@@ -312,6 +326,7 @@ where
             AnyModel::None(m) => m.complete(cmd),
             AnyModel::Simple(m) => m.complete(cmd),
             AnyModel::Nand(m) => m.complete(cmd),
+            AnyModel::Zms(m) => m.complete(cmd),
         }
     }
 
@@ -320,6 +335,7 @@ where
             AnyModel::None(m) => m.min_latency(op),
             AnyModel::Simple(m) => m.min_latency(op),
             AnyModel::Nand(m) => m.min_latency(op),
+            AnyModel::Zms(m) => m.min_latency(op),
         }
     }
 
@@ -328,6 +344,7 @@ where
             AnyModel::None(m) => m.counters(),
             AnyModel::Simple(m) => m.counters(),
             AnyModel::Nand(m) => m.counters(),
+            AnyModel::Zms(m) => m.counters(),
         }
     }
 }
