@@ -9,9 +9,11 @@
 //! `channels` channels with `luns` dies each (die `d` on channel `d % channels`), `planes`
 //! planes per die, flash pages of `page_size` bytes, `pages_per_block` pages per plane's block
 //! in the bulk cell type (`cell`: TLC, 3 bits per cell, or QLC, 4). A *superblock* is one block
-//! on every plane of every die; a zone is one superblock, so the zone size is
-//! `channels × luns × planes × pages_per_block × page_size` (`zone_size` 0 derives it, another
-//! value must equal it). The namespace has `zones` zones; zone `z` is superblock `z`.
+//! on every plane of every die; a zone is one superblock, so the zone capacity is
+//! `channels × luns × planes × pages_per_block × page_size`. The namespace has `zones` zones;
+//! zone `z` is superblock `z` and starts at byte `z × zone_size`. `zone_size` 0 makes the zone
+//! size the capacity; a larger one (Linux wants a power of two, which a TLC superblock never
+//! is) leaves the bytes between capacity and size without data, as ZNS's zone capacity does.
 //!
 //! Within a zone, consecutive flash pages stripe across the dies: zone-relative page `f` is on
 //! die `f % dies`, as that die's page `f / dies`. A die programs `planes × bits` of its pages at
@@ -22,7 +24,7 @@
 //! # Media
 //!
 //! In front of the bulk media sit `slc_superblocks` superblocks used as pseudo-SLC (one bit
-//! per cell: a pSLC superblock holds `zone_size / bits`), written as a log, one after the
+//! per cell: a pSLC superblock holds a zone's capacity / bits), written as a log, one after the
 //! other, pages striped across the dies in the same way; a pSLC program unit is `planes` pages
 //! of a die. Each cell type has its read, program and erase times (`tr_*`, `tprog_*`,
 //! `tbers_*`); the bulk's are those of `cell`.
@@ -181,7 +183,8 @@ pub struct ZmsParams {
     pub page_size: u64,
     /// Pages per plane's block in the bulk cell type: a multiple of the cell's bits.
     pub pages_per_block: u32,
-    /// Zone size: 0 (derived from the geometry) or exactly the superblock's size.
+    /// Zone size in the namespace: 0 (the superblock's size) or a multiple of 4 KiB at least
+    /// the superblock's size (the zone capacity).
     pub zone_size: u64,
     /// Zones of the namespace.
     pub zones: u32,
@@ -245,8 +248,9 @@ struct Geo {
     upg: u32,
     /// Pages of a die in one bulk one-shot unit (`planes × bits`).
     shot: u32,
-    /// Units per zone.
+    /// Units per zone with data (the capacity: a superblock), and per zone of the namespace.
     zu: u32,
+    zsu: u64,
     /// Units of the namespace.
     units: u32,
     /// Units per pSLC superblock.
@@ -291,7 +295,7 @@ impl ZmsParams {
         self.geo(dies).map(|_| ())
     }
 
-    /// The superblock's (and so a zone's) size in bytes, 0 if the geometry is out of range.
+    /// The superblock's size in bytes (the zone capacity), saturating.
     pub fn superblock_size(&self) -> u64 {
         u64::from(self.channels)
             .saturating_mul(u64::from(self.luns))
@@ -300,19 +304,26 @@ impl ZmsParams {
             .saturating_mul(self.page_size)
     }
 
-    /// Bytes of the zoned namespace (`zones × zone size`).
-    pub fn capacity(&self) -> u64 {
-        self.superblock_size().saturating_mul(u64::from(self.zones))
+    /// The zone size in the namespace, in bytes (`zone_size`, or the superblock's size).
+    pub fn zone_bytes(&self) -> u64 {
+        if self.zone_size == 0 {
+            self.superblock_size()
+        } else {
+            self.zone_size
+        }
     }
 
-    /// `self` with as many zones as `capacity` bytes hold (at least one).
+    /// Bytes of the zoned namespace (`zones × zone size`), saturating.
+    pub fn capacity(&self) -> u64 {
+        self.zone_bytes().saturating_mul(u64::from(self.zones))
+    }
+
+    /// `self` with as many zones as `capacity` bytes of namespace hold (at least one).
     pub fn with_capacity(&self, capacity: u64) -> Result<ZmsParams, ParamError> {
         let mut p = *self;
-        let sb = p.superblock_size();
-        if sb == 0 {
-            p.check(ZMS_MAX_DIES)?;
-        }
-        let zones = (capacity / sb.max(1)).max(1);
+        p.zones = 1;
+        p.check(ZMS_MAX_DIES)?;
+        let zones = (capacity / p.zone_bytes()).max(1);
         p.zones = u32::try_from(zones).map_err(|_| err("zones", "must be <= 2^31 / zone units"))?;
         p.check(ZMS_MAX_DIES)?;
         Ok(p)
@@ -359,12 +370,17 @@ impl ZmsParams {
         // Units per page <= 256; per zone < 2^8 * 2^4 * 2^16 * 2^8 = 2^36.
         let upg = self.page_size / UNIT;
         let zu = dies * u64::from(self.planes) * u64::from(self.pages_per_block) * upg;
-        if self.zone_size != 0 && self.zone_size != zu * UNIT {
-            return Err(err(
-                "zone_size",
-                "must be 0 or channels x luns x planes x pages_per_block x page_size",
-            ));
-        }
+        let zsu = match self.zone_size {
+            0 => zu,
+            s if s.is_multiple_of(UNIT) && s / UNIT >= zu && s < 1 << 50 => s / UNIT,
+            _ => {
+                return Err(err(
+                    "zone_size",
+                    "must be 0 or a multiple of 4096 from the superblock size \
+                     (channels x luns x planes x pages_per_block x page_size) to 2^50",
+                ))
+            }
+        };
         if self.zones == 0 {
             return Err(err("zones", "must be > 0"));
         }
@@ -444,6 +460,7 @@ impl ZmsParams {
             upg: upg as u32,
             shot: self.planes * bits,
             zu: zu as u32,
+            zsu,
             units: units as u32,
             slc_u: slc_u as u32,
             slc_n: self.slc_superblocks,
@@ -1032,18 +1049,25 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
 
     // ---- commands ----
 
-    /// The namespace-wide units `first..end` of `cmd` in the zoned namespace, and how many
-    /// of its units fall outside.
-    fn span(&self, cmd: &Command) -> (u32, u32, u64) {
+    /// The units `first..end` of the zoned namespace that `cmd` touches, and how many of its
+    /// units fall outside it.
+    fn span(&self, cmd: &Command) -> (u64, u64, u64) {
         let n = units(cmd.offset, cmd.len);
         let first = cmd.offset / UNIT;
-        let total = u64::from(self.g.units);
+        let total = self.g.zsu * u64::from(self.p.zones); // < 2^50 * 2^31
         if cmd.nsid != self.nsid || n == 0 || first >= total {
             return (0, 0, n);
         }
         let inside = n.min(total - first);
-        // first + inside <= units < 2^31.
-        (first as u32, (first + inside) as u32, n - inside)
+        (first, first + inside, n - inside)
+    }
+
+    /// The model's index of namespace unit `h` (zone, then unit in the superblock), `None`
+    /// past the zone's capacity.
+    fn index(&self, h: u64) -> Option<u32> {
+        let (z, u) = (h / self.g.zsu, h % self.g.zsu);
+        // z < zones and u < zu: the index is below units < 2^31.
+        (u < u64::from(self.g.zu)).then(|| (z * u64::from(self.g.zu) + u) as u32)
     }
 
     fn read(&mut self, cmd: &Command) -> u64 {
@@ -1061,7 +1085,11 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
         let mut ready = t0;
         // The run being gathered: its page (tagged with its media), die, read time, units.
         let (mut page, mut rdie, mut rtr, mut n) = (u64::MAX, 0usize, 0u64, 0u64);
-        for l in first..end {
+        for h in first..end {
+            let Some(l) = self.index(h) else {
+                direct += 1;
+                continue;
+            };
             let loc = self.get(l as usize);
             if loc == NONE || self.buffered(l, t0) {
                 direct += 1;
@@ -1119,10 +1147,12 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
         let (first, end, outside) = self.span(cmd);
         let mut stray = outside;
         if first < end {
-            let z = first / self.g.zu;
+            // z < zones.
+            let z = (first / self.g.zsu) as u32;
             let wp = self.wp(z);
-            let take_all = u64::from(self.g.zu - wp).min(u64::from(end - first)) as u32;
-            stray += u64::from(end - first - take_all);
+            // At most zu < 2^31.
+            let take_all = u64::from(self.g.zu - wp).min(end - first) as u32;
+            stray += end - first - u64::from(take_all);
             if take_all > 0 {
                 done = done.max(self.buffer_write(z, wp, take_all, t0));
                 let w = self.zone_word(z);
@@ -1192,7 +1222,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
 
     fn reset(&mut self, cmd: &Command) -> u64 {
         let g = self.g;
-        let zs = u64::from(g.zu) * UNIT;
+        let zs = g.zsu * UNIT;
         let first = cmd.offset / zs;
         let last = cmd.offset.saturating_add(cmd.len.max(1) - 1) / zs;
         let mut done = cmd.submit;
