@@ -670,7 +670,7 @@ fn bad_parameters_are_named() {
     assert_eq!(bad(&|p| p.channel_bw = 0), "channel_bw");
     assert_eq!(bad(&|p| p.pcie_bw = 0), "pcie_bw");
     assert_eq!(bad(&|p| p.wb_count = 0), "wb_count");
-    assert_eq!(bad(&|p| p.wb_count = 33), "wb_count");
+    assert_eq!(bad(&|p| p.wb_count = 17), "wb_count");
     assert_eq!(bad(&|p| p.wb_size = 100), "wb_size");
     assert_eq!(bad(&|p| p.wb_size = 2 * ZS), "wb_size");
     let chunk = |p: &mut ZmsParams| {

@@ -115,7 +115,7 @@ use super::{ParamError, UNIT};
 use core::ops::DerefMut;
 
 /// Most write buffers a [`Zms`] model can have.
-pub const ZMS_MAX_WB: usize = 32;
+pub const ZMS_MAX_WB: usize = 16;
 /// Most pSLC superblocks a [`Zms`] model can have.
 pub const ZMS_MAX_SLC: usize = 64;
 /// Most dies (`channels × luns`) a [`Zms`] model can have, whatever its capacity.
@@ -224,7 +224,7 @@ pub struct ZmsParams {
     pub fw_wbuf0: u64,
     /// Firmware time of a write, per 4 KiB unit.
     pub fw_wbuf1: u64,
-    /// Write buffers (1 to 32).
+    /// Write buffers (1 to 16).
     pub wb_count: u32,
     /// Size of each write buffer: a multiple of 4 KiB, at most the zone size.
     pub wb_size: u64,
@@ -428,7 +428,7 @@ impl ZmsParams {
         check_bw(self.channel_bw, "channel_bw")?;
         check_bw(self.pcie_bw, "pcie_bw")?;
         if self.wb_count == 0 || self.wb_count as usize > ZMS_MAX_WB {
-            return Err(err("wb_count", "must be 1 to 32"));
+            return Err(err("wb_count", "must be 1 to 16"));
         }
         if self.wb_size == 0 || !self.wb_size.is_multiple_of(UNIT) || self.wb_size > zu * UNIT {
             return Err(err(
@@ -555,20 +555,31 @@ enum Why {
     Host,
 }
 
-/// Per-die work gathered for one batch of programs or reads.
+/// Per-die work gathered for one batch of programs or reads: 4 KiB units to move, operations
+/// (pages read, program units programmed), and the last page or program unit counted.
 #[derive(Clone, Copy, Debug)]
 struct Acc {
-    bytes: u64,
-    ops: u64,
-    /// The last program unit or page counted.
+    units: u32,
+    ops: u32,
     last: u64,
 }
 
 const ACC0: Acc = Acc {
-    bytes: 0,
+    units: 0,
     ops: 0,
     last: u64::MAX,
 };
+
+impl Acc {
+    /// Adds a unit of page or program unit `at`.
+    fn add(&mut self, at: u64) {
+        self.units = self.units.saturating_add(1);
+        if self.last != at {
+            self.last = at;
+            self.ops = self.ops.saturating_add(1);
+        }
+    }
+}
 
 /// The `zms` model for up to `DIES` dies, with its tables in `T` (see the module
 /// documentation).
@@ -589,7 +600,6 @@ pub struct Zms<T, const DIES: usize> {
     dies: [u64; DIES],
     channels: [Link; DIES],
     acc: [Acc; DIES],
-    acc2: [Acc; DIES],
     pcie_rd: Link,
     pcie_wr: Link,
     bufs: [Buf; ZMS_MAX_WB],
@@ -632,7 +642,6 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
             dies: [0; DIES],
             channels: [Link(0); DIES],
             acc: [ACC0; DIES],
-            acc2: [ACC0; DIES],
             pcie_rd: Link(0),
             pcie_wr: Link(0),
             bufs: [EMPTY; ZMS_MAX_WB],
@@ -760,33 +769,26 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
 
     /// Books the programs gathered in `acc` (data ready at `ready`, each die's ops taking
     /// `tprog`) and clears it; returns when the last ends.
-    fn commit(&mut self, ready: u64, tprog: u64, second: bool) -> u64 {
+    fn commit(&mut self, ready: u64, tprog: u64) -> u64 {
         let mut end = ready;
         for d in 0..self.g.dies as usize {
-            let a = if second { self.acc2[d] } else { self.acc[d] };
+            let a = self.acc[d];
+            self.acc[d] = ACC0;
             if a.ops == 0 {
                 continue;
             }
-            let ch = self.channel(d, ready, ready, a.bytes);
-            end = end.max(self.die(d, ch, a.ops.saturating_mul(tprog)));
+            let ch = self.channel(d, ready, ready, u64::from(a.units) * UNIT);
+            end = end.max(self.die(d, ch, u64::from(a.ops).saturating_mul(tprog)));
         }
-        let acc = if second {
-            &mut self.acc2
-        } else {
-            &mut self.acc
-        };
-        acc.iter_mut().for_each(|a| *a = ACC0);
         end
     }
 
     /// A pSLC log position for the next unit, folding the oldest superblock (from `at` on)
-    /// when the log needs one that holds data; the first program batch is booked first.
+    /// when the log needs one that holds data; the pSLC programs gathered so far are booked
+    /// first, and the end of them kept in `end`.
     fn slc_alloc(&mut self, at: u64, end: &mut u64) -> u32 {
         if self.slc_ptr >= self.g.slc_u {
-            // The batches so far go before any fold.
-            let e = self.commit(at, self.p.tprog_slc, false);
-            let f = self.commit(at, self.g.tprog, true);
-            *end = (*end).max(e).max(f);
+            *end = (*end).max(self.commit(at, self.p.tprog_slc));
             let next = (self.slc_cur + 1) % self.g.slc_n;
             if self.slc_used[next as usize] {
                 self.fold(next, at);
@@ -804,6 +806,24 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
     fn fold(&mut self, s: u32, at: u64) {
         let g = self.g;
         let base = s * g.slc_u;
+        // The reads: every page holding valid data, and the data out over the channels.
+        for i in 0..g.slc_u {
+            if self.get(g.rev() + (base + i) as usize) != NONE {
+                let d = self.die_of(i);
+                self.acc[d].add(u64::from(i / g.upg));
+            }
+        }
+        let mut read_end = at;
+        for d in 0..g.dies as usize {
+            let a = self.acc[d];
+            self.acc[d] = ACC0;
+            if a.ops == 0 {
+                continue;
+            }
+            let r = self.die(d, at, u64::from(a.ops).saturating_mul(self.p.tr_slc));
+            read_end = read_end.max(self.channel(d, at, r, u64::from(a.units) * UNIT));
+        }
+        // The programs: each unit to its place in its zone's superblock.
         let mut moved = 0u64;
         for i in 0..g.slc_u {
             let l = self.get(g.rev() + (base + i) as usize);
@@ -811,43 +831,16 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
                 continue;
             }
             moved += 1;
-            // Source: the pSLC page.
-            let sd = self.die_of(i);
-            let page = u64::from(i / g.upg);
-            let a = &mut self.acc[sd];
-            a.bytes += UNIT;
-            if a.last != page {
-                a.last = page;
-                a.ops += 1;
-            }
-            // Destination: the unit's place in its zone's superblock.
             let (z, u) = (l / g.zu, l % g.zu);
-            let dd = self.die_of(u);
-            let shot = u64::from(z) << 32 | u64::from(self.shot_of(u));
-            let b = &mut self.acc2[dd];
-            b.bytes += UNIT;
-            if b.last != shot {
-                b.last = shot;
-                b.ops += 1;
-            }
+            let d = self.die_of(u);
+            self.acc[d].add(u64::from(z) << 32 | u64::from(self.shot_of(u)));
             self.set(g.rev() + (base + i) as usize, NONE);
             self.set(l as usize, HOME);
             let w = self.zone_word(z);
             self.set_zone_word(z, w | BULK);
         }
-        // Reads, and the data out over the channels.
-        let mut read_end = at;
-        for d in 0..g.dies as usize {
-            let a = self.acc[d];
-            if a.ops == 0 {
-                continue;
-            }
-            let r = self.die(d, at, a.ops.saturating_mul(self.p.tr_slc));
-            read_end = read_end.max(self.channel(d, at, r, a.bytes));
-        }
-        self.acc.iter_mut().for_each(|a| *a = ACC0);
-        // Programs into the bulk, then the erase of the pSLC superblock on every die.
-        self.commit(read_end, g.tprog, true);
+        self.commit(read_end, g.tprog);
+        // The erase of the pSLC superblock, on every die after its share of the fold.
         for d in 0..g.dies as usize {
             self.die(d, at, self.p.tbers_slc);
         }
@@ -862,7 +855,8 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
     }
 
     /// Flushes buffer `b` from `at` on (not before its data has arrived): programs its data
-    /// and keeps the buffer until the programs end.
+    /// (first the one-shot units going straight to the bulk, then the pSLC pages) and keeps
+    /// the buffer until the programs end.
     fn flush_buf(&mut self, b: usize, at: u64, why: Why) {
         let Buf {
             zone,
@@ -877,48 +871,44 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
         }
         let g = self.g;
         let t0 = at.max(last);
-        let mut done = t0;
-        let (mut slc, mut bulk) = (0u64, 0u64);
-        // A flush starts on a fresh pSLC page.
+        let direct =
+            |m: &Self, u: u32| g.slc_n == 0 || (m.p.slc_bypass && m.shot_covered(u, start, end));
+        // Straight to the bulk.
+        let mut bulk = 0u64;
+        for u in start..end {
+            if direct(self, u) {
+                let d = self.die_of(u);
+                self.acc[d].add(u64::from(self.shot_of(u)));
+                self.set((zone * g.zu + u) as usize, HOME);
+                bulk += 1;
+            }
+        }
+        if bulk > 0 {
+            let w = self.zone_word(zone);
+            self.set_zone_word(zone, w | BULK);
+        }
+        let mut done = self.commit(t0, g.tprog);
+        // To pSLC, from a fresh page on.
+        let mut slc = 0u64;
         if g.slc_n > 0 && !self.slc_ptr.is_multiple_of(g.upg) {
             self.slc_ptr = self.slc_ptr.next_multiple_of(g.upg).min(g.slc_u);
         }
         for u in start..end {
-            let l = zone * g.zu + u;
-            let direct = g.slc_n == 0 || (self.p.slc_bypass && self.shot_covered(u, start, end));
-            if direct {
-                let d = self.die_of(u);
-                let shot = u64::from(self.shot_of(u));
-                let a = &mut self.acc2[d];
-                a.bytes += UNIT;
-                if a.last != shot {
-                    a.last = shot;
-                    a.ops += 1;
-                }
-                self.set(l as usize, HOME);
-                let w = self.zone_word(zone);
-                self.set_zone_word(zone, w | BULK);
-                bulk += 1;
-            } else {
-                let q = self.slc_alloc(t0, &mut done);
-                let i = q % g.slc_u;
-                let d = self.die_of(i);
-                let pu = u64::from(i / g.upg / g.dies / self.p.planes);
-                let a = &mut self.acc[d];
-                a.bytes += UNIT;
-                if a.last != pu {
-                    a.last = pu;
-                    a.ops += 1;
-                }
-                self.set(g.rev() + q as usize, l);
-                self.set(l as usize, q);
-                let s = (q / g.slc_u) as usize;
-                self.slc_valid[s] = self.slc_valid[s].saturating_add(1);
-                slc += 1;
+            if direct(self, u) {
+                continue;
             }
+            let l = zone * g.zu + u;
+            let q = self.slc_alloc(t0, &mut done);
+            let i = q % g.slc_u;
+            let d = self.die_of(i);
+            self.acc[d].add(u64::from(i / g.upg / g.dies / self.p.planes));
+            self.set(g.rev() + q as usize, l);
+            self.set(l as usize, q);
+            let s = (q / g.slc_u) as usize;
+            self.slc_valid[s] = self.slc_valid[s].saturating_add(1);
+            slc += 1;
         }
-        done = done.max(self.commit(t0, self.p.tprog_slc, false));
-        done = done.max(self.commit(t0, g.tprog, true));
+        done = done.max(self.commit(t0, self.p.tprog_slc));
         let buf = &mut self.bufs[b];
         buf.flushed = true;
         buf.free_at = done;
