@@ -736,27 +736,33 @@ fn commands() -> impl Strategy<Value = Vec<Command>> {
 
 fn params() -> impl Strategy<Value = ZmsParams> {
     (
-        0u32..3,
-        any::<bool>(),
+        (0u32..3, any::<bool>(), any::<bool>(), any::<bool>()),
         1u32..4,
         prop_oneof![Just(0u64), Just(30_000u64)],
         0u32..4,
         0u32..3,
     )
-        .prop_map(|(slc, bypass, wb, flush, l2p, map)| ZmsParams {
-            slc_superblocks: slc,
-            slc_bypass: bypass,
-            wb_count: wb,
-            wb_policy: if wb == 2 {
-                WbPolicy::Modulo
-            } else {
-                WbPolicy::Static
+        .prop_map(
+            |((slc, bypass, qlc, wide), wb, flush, l2p, map)| ZmsParams {
+                slc_superblocks: slc,
+                // QLC: 8 pages per block (32-unit zones), no bypass.
+                cell: if qlc { Cell::Qlc } else { Cell::Tlc },
+                pages_per_block: if qlc { 8 } else { 6 },
+                slc_bypass: bypass && !qlc,
+                // 40-unit zones over the superblock.
+                zone_size: if wide { 40 * K4 } else { 0 },
+                wb_count: wb,
+                wb_policy: if wb == 2 {
+                    WbPolicy::Modulo
+                } else {
+                    WbPolicy::Static
+                },
+                wb_flush_ns: flush,
+                l2p_entries: l2p,
+                map_unit: [MapUnit::Page, MapUnit::Chunk, MapUnit::Zone][map as usize],
+                ..T
             },
-            wb_flush_ns: flush,
-            l2p_entries: l2p,
-            map_unit: [MapUnit::Page, MapUnit::Chunk, MapUnit::Zone][map as usize],
-            ..T
-        })
+        )
 }
 
 proptest! {
@@ -771,7 +777,8 @@ proptest! {
             let t = a.complete(c);
             prop_assert!(t >= c.submit + a.min_latency(c.op), "{c:?} at {t}");
             ta.push(t);
-            prop_assert!(a.slc_units_held() <= 16);
+            // pSLC superblocks hold 8 units for both cell types.
+            prop_assert!(a.slc_units_held() <= u64::from(p.slc_superblocks) * 8);
             prop_assert!(a.cached_entries() <= p.l2p_entries);
         }
         let tb: Vec<u64> = cmds.iter().map(|c| b.complete(c)).collect();

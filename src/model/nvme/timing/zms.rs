@@ -93,10 +93,24 @@
 //! erased (`tbers` of the bulk on every die, after what the dies already have to do); the reset
 //! completes when the erase ends.
 //!
+//! # Counters
+//!
+//! Of the common [`Counters`]: reads, writes, flushes, `host_pages_written`,
+//! `nand_pages_written` (units of data programmed: to pSLC, straight to the bulk, and moved
+//! by folds; no padding), `gc_runs` (folds, the relocation this device does) and `wb_stalls`
+//! (writes that waited for a buffer's flush). [`ZmsCounters`] ([`Zms::zms_counters`]) has
+//! the cache hits and misses, the units programmed to pSLC and straight to the bulk, folds and
+//! the units they moved, the buffer flushes by cause (full, contention, timed, host), and zone
+//! resets and erases.
+//!
 //! # Simplifications
 //!
 //! Resources (dies, channels, each direction of the PCIe link) serve requests first come,
-//! first served in the order the model sees them (see `Link` for the links). Multi-plane reads
+//! first served in the order the model sees them (see `Link` for the links): a write that
+//! waits for its buffer also holds up the PCIe transfers of the writes after it, as an
+//! in-order firmware pipeline would. As for the `nand` model, adding a command never makes
+//! another finish earlier unless it changes where data goes or which buffer holds what (a
+//! write, flush or reset can move a flush, and so what later commands wait for). Multi-plane reads
 //! are not modelled (a read uses one page). A flush starts on a fresh pSLC page; a bulk one-shot
 //! unit that is programmed twice (data folded in two pieces) costs two programs; the order in
 //! which a zone's one-shot units reach the bulk is not enforced. Folds read every pSLC page
@@ -1044,7 +1058,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
     fn span(&self, cmd: &Command) -> (u64, u64, u64) {
         let n = units(cmd.offset, cmd.len);
         let first = cmd.offset / UNIT;
-        let total = self.g.zsu * u64::from(self.p.zones); // < 2^50 * 2^31
+        let total = self.g.zsu.saturating_mul(u64::from(self.p.zones));
         if cmd.nsid != self.nsid || n == 0 || first >= total {
             return (0, 0, n);
         }
