@@ -8,6 +8,7 @@
 
 #![no_std]
 
+pub mod histogram;
 mod le;
 pub mod nfit;
 pub mod nvme;
