@@ -58,6 +58,8 @@ mod kunit {
     pub(crate) mod nvme_io;
     #[path = "nvme_pci.rs"]
     mod nvme_pci;
+    #[path = "nvme_timing.rs"]
+    mod nvme_timing;
     #[cfg(CONFIG_X86)]
     #[path = "phram.rs"]
     mod phram;
@@ -77,6 +79,18 @@ module! {
         nvme: u32 {
             default: 0,
             description: "Emulated NVMe controllers to create at load (default profile)",
+        },
+        nvme_timing: u32 {
+            default: 0,
+            description: "Timing preset of nvme= controllers: 0 none, 1 optane-like, 2 970pro-like",
+        },
+        nvme_latency_us: u32 {
+            default: 0,
+            description: "If not 0: nvme= controllers use the simple model with this read and write latency (us), the bandwidth of nvme_slots slots",
+        },
+        nvme_slots: u32 {
+            default: 8,
+            description: "Slots (commands in parallel) of the nvme_latency_us model (1 to 64)",
         },
     },
 }
@@ -98,13 +112,52 @@ fn param_controllers() -> Result<KVec<glue::nvme::dev::NvmeDev>> {
         pr_err!("nvme={}: at most {} controllers\n", count, MAX_NVME);
         return Err(EINVAL);
     }
+    let timing = param_timing()?;
     let mut nvme = KVec::with_capacity(count as usize, GFP_KERNEL)?;
     for _ in 0..count {
         let instance = glue::nvme::instance::Instance::alloc()?;
-        let profile = glue::nvme::dev::Profile::default();
+        let profile = glue::nvme::dev::Profile {
+            timing,
+            ..Default::default()
+        };
         nvme.push(glue::nvme::dev::NvmeDev::new(&profile, instance)?, GFP_KERNEL)?;
     }
     Ok(nvme)
+}
+
+/// The timing profile `nvme_timing=`, `nvme_latency_us=` and `nvme_slots=` ask for.
+fn param_timing() -> Result<glue::nvme::timing::TimingProfile> {
+    use model::nvme::timing::SimpleParams;
+    let preset = module_parameters::nvme_timing.value();
+    let Some(mut t) = glue::nvme::timing::TimingProfile::from_preset_index(preset) else {
+        pr_err!(
+            "nvme_timing={}: 0 (none), 1 (optane-like) or 2 (970pro-like)\n",
+            preset
+        );
+        return Err(EINVAL);
+    };
+    let us = module_parameters::nvme_latency_us.value();
+    if us != 0 {
+        let slots = module_parameters::nvme_slots.value();
+        let ns = u64::from(us) * 1000;
+        t.select("simple")?;
+        t.simple = SimpleParams {
+            read_latency: ns,
+            write_latency: ns,
+            read_bw: SimpleParams::matched_bw(ns, slots),
+            write_bw: SimpleParams::matched_bw(ns, slots),
+            slots,
+        };
+        if let Err(e) = t.simple.check(glue::nvme::timing::SLOTS) {
+            let name = match e.param {
+                "slots" => "nvme_slots",
+                _ => "nvme_latency_us",
+            };
+            pr_err!("{}: the simple model's {} {}\n", name, e.param, e.rule);
+            return Err(EINVAL);
+        }
+    }
+    Ok(t)
 }
 
 impl kernel::InPlaceModule for NvMock {

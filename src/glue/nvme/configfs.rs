@@ -9,7 +9,19 @@
 //! cat /sys/kernel/config/nvmock_nvme/ssd0/serial       # NVMOCK00001000
 //! echo 0 > /sys/kernel/config/nvmock_nvme/ssd0/power   # remove it (driver unbinds first)
 //! rmdir /sys/kernel/config/nvmock_nvme/ssd0            # removes it too, if still powered
+//!
+//! mkdir /sys/kernel/config/nvmock_nvme/slow0      # completions after 200 us, 8 at a time
+//! cd /sys/kernel/config/nvmock_nvme/slow0
+//! echo simple > timing; echo 200000 > read_latency; echo 200000 > write_latency
+//! echo 1 > power; cat /sys/kernel/debug/nvmock_nvme<instance>/timing   # the counters
 //! ```
+//!
+//! `timing` is `none` (the default), `simple`, `nand`, or a preset (`optane-like`,
+//! `970pro-like`) that also sets its model's parameters; the parameters of both models are
+//! attributes named as the model names them (`model::nvme::timing`: times in ns, bandwidths
+//! in bytes per second, sizes in bytes), and a value the model would refuse is refused when
+//! written, with the attribute and the rule in the kernel log. A `nand` model's capacity is
+//! the namespaces' (its blocks per die follow from it).
 //!
 //! The attributes are the fields of [`Profile`]; they can only change while the controller is
 //! off (`EBUSY` otherwise), and invalid values are refused when written (`EINVAL`) or, for
@@ -57,7 +69,10 @@ impl AttributeOperations<0> for Controllers {
     fn show(_this: &Controllers, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
         let mut w = kernel::str::Formatter::new(page);
         w.write_str(
-            "power,lba_size,ns_mib,io_queues,queue_entries,mdts,serial,namespaces,vendor_id,device_id\n",
+            "power,lba_size,ns_mib,io_queues,queue_entries,mdts,serial,namespaces,vendor_id,device_id,\
+             timing,read_latency,write_latency,read_bw,write_bw,slots,\
+             channels,luns,planes,page_size,pages_per_block,op_percent,tr_4k,tr_page,read_jitter,\
+             tprog,tbers,channel_bw,pcie_bw,fw_read_4k,fw_read,fw_wbuf0,fw_wbuf1,wb_size,seed\n",
         )?;
         Ok(w.bytes_written())
     }
@@ -85,6 +100,31 @@ impl configfs::GroupOperations for Controllers {
                 namespaces: 7,
                 vendor_id: 8,
                 device_id: 9,
+                timing: 20,
+                read_latency: 21,
+                write_latency: 22,
+                read_bw: 23,
+                write_bw: 24,
+                slots: 25,
+                channels: 26,
+                luns: 27,
+                planes: 28,
+                page_size: 29,
+                pages_per_block: 30,
+                op_percent: 31,
+                tr_4k: 32,
+                tr_page: 33,
+                read_jitter: 34,
+                tprog: 35,
+                tbers: 36,
+                channel_bw: 37,
+                pcie_bw: 38,
+                fw_read_4k: 39,
+                fw_read: 40,
+                fw_wbuf0: 41,
+                fw_wbuf1: 42,
+                wb_size: 43,
+                seed: 44,
             ],
         };
         let instance = Instance::alloc()?;
@@ -234,3 +274,106 @@ impl AttributeOperations<6> for ControllerDir {
         Ok(w.bytes_written())
     }
 }
+
+/// `timing`: the model, `none`, `simple`, `nand` or a preset (`optane-like`, `970pro-like`,
+/// which also sets that model's parameters).
+#[vtable]
+impl AttributeOperations<20> for ControllerDir {
+    type Data = ControllerDir;
+
+    fn show(this: &ControllerDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let mut w = kernel::str::Formatter::new(page);
+        w.write_str(this.inner.lock().profile.timing.name())?;
+        w.write_str("\n")?;
+        Ok(w.bytes_written())
+    }
+
+    fn store(this: &ControllerDir, page: &[u8]) -> Result {
+        let name = core::str::from_utf8(page).map_err(|_| EINVAL)?.trim();
+        let mut g = this.inner.lock();
+        if g.dev.is_some() {
+            return Err(EBUSY);
+        }
+        let mut t = g.profile.timing;
+        if t.select(name).is_err() {
+            pr_err!(
+                "nvmock_nvme: timing: {} is not none, simple, nand, optane-like or 970pro-like\n",
+                name
+            );
+            return Err(EINVAL);
+        }
+        g.profile.timing = t;
+        Ok(())
+    }
+}
+
+/// A parameter of a timing model as an attribute, named after the parameter: shown as a
+/// number, written only while off, and refused (naming the attribute and the rule it breaks)
+/// if the model's parameters would not be valid with it.
+macro_rules! timing_attr {
+    ($id:literal, $model:ident, $field:ident, $ty:ty) => {
+        #[vtable]
+        impl AttributeOperations<$id> for ControllerDir {
+            type Data = ControllerDir;
+
+            fn show(this: &ControllerDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+                let mut w = kernel::str::Formatter::new(page);
+                show_number(&mut w, this.inner.lock().profile.timing.$model.$field)?;
+                Ok(w.bytes_written())
+            }
+
+            fn store(this: &ControllerDir, page: &[u8]) -> Result {
+                let v: $ty = parse(page).inspect_err(|_| {
+                    pr_err!(
+                        "nvmock_nvme: {}: not a number\n",
+                        stringify!($field)
+                    );
+                })?;
+                let mut g = this.inner.lock();
+                if g.dev.is_some() {
+                    return Err(EBUSY);
+                }
+                let mut t = g.profile.timing;
+                t.$model.$field = v;
+                let bytes = u64::from(g.profile.ns_mib) * u64::from(g.profile.namespaces) << 20;
+                if let Err(e) = t.preset(bytes) {
+                    pr_err!(
+                        "nvmock_nvme: {}: {} refused: {} {}\n",
+                        stringify!($field),
+                        v,
+                        e.param,
+                        e.rule
+                    );
+                    return Err(EINVAL);
+                }
+                g.profile.timing = t;
+                Ok(())
+            }
+        }
+    };
+}
+
+timing_attr!(21, simple, read_latency, u64);
+timing_attr!(22, simple, write_latency, u64);
+timing_attr!(23, simple, read_bw, u64);
+timing_attr!(24, simple, write_bw, u64);
+timing_attr!(25, simple, slots, u32);
+timing_attr!(26, nand, channels, u32);
+timing_attr!(27, nand, luns, u32);
+timing_attr!(28, nand, planes, u32);
+timing_attr!(29, nand, page_size, u64);
+timing_attr!(30, nand, pages_per_block, u32);
+timing_attr!(31, nand, op_percent, u32);
+timing_attr!(32, nand, tr_4k, u64);
+timing_attr!(33, nand, tr_page, u64);
+timing_attr!(34, nand, read_jitter, u64);
+timing_attr!(35, nand, tprog, u64);
+timing_attr!(36, nand, tbers, u64);
+timing_attr!(37, nand, channel_bw, u64);
+timing_attr!(38, nand, pcie_bw, u64);
+timing_attr!(39, nand, fw_read_4k, u64);
+timing_attr!(40, nand, fw_read, u64);
+timing_attr!(41, nand, fw_wbuf0, u64);
+timing_attr!(42, nand, fw_wbuf1, u64);
+timing_attr!(43, nand, wb_size, u64);
+timing_attr!(44, nand, seed, u64);

@@ -16,19 +16,25 @@
 //! - interrupts: INTx on a software line ([`SoftIrq`]), raised after the model posts
 //!   completions unless the driver set Interrupt Disable in the Command register.
 //!
+//! Completions are posted when the controller's timing model says they are due
+//! ([`EngineTiming`]; with timing `none`, the default, as soon as the command has executed).
+//!
 //! The poller does not spin when idle. For [`ACTIVE_WINDOW_US`] after its last work it keeps
 //! looking, yielding the CPU between passes (the driver's next command usually follows within
 //! microseconds); then it sleeps, doubling the sleep from 1 us up to [`IDLE_SLEEP_MAX_US`].
-//! Any work resets both.
+//! Any work resets both. While completions are held, no sleep lasts past the earliest due
+//! time: the poller sleeps on an hrtimer until the timer's resolution before it, then polls
+//! until it ([`timer_resolution_ns`]).
 
 use crate::glue::iomap::{IoMock, Region};
 use crate::model::nvme::{
     function, Backing, BackingError, Bar, Config, Controller, HostMemory, InterruptSink, MemError,
-    NamespaceConfig, Params, Shadow, Sqe, State, Status, Timing, MAX_NAMESPACES,
+    NamespaceConfig, Params, Shadow, State, MAX_NAMESPACES,
 };
 use crate::model::pcicfg::ConfigSpace;
 use crate::glue::nvme::instance::Instance;
 use crate::glue::nvme::pci_host::{pdev_bar, PciDev, PciHost};
+use crate::glue::nvme::timing::{EngineTiming, Report, TimingProfile};
 use crate::glue::soft_irq::SoftIrq;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -76,6 +82,8 @@ pub(crate) struct Profile {
     /// PCI device ID; neither 0 nor 0xffff. Any ID binds (the driver matches the class), but
     /// an ID in the driver's table brings that device's quirks with it.
     pub(crate) device_id: u16,
+    /// The timing model and its parameters (`none` by default).
+    pub(crate) timing: TimingProfile,
 }
 
 impl Default for Profile {
@@ -89,6 +97,7 @@ impl Default for Profile {
             namespaces: 1,
             vendor_id: 0x1b36,
             device_id: 0x00f0,
+            timing: TimingProfile::default(),
         }
     }
 }
@@ -286,35 +295,17 @@ struct Engine {
     gone: bool,
     /// When the model's clock (the Timestamp feature) was last advanced.
     clock: Instant<Monotonic>,
+    /// The timing model, the controller's nanosecond clock and the timing counters.
+    timing: EngineTiming,
 }
 
 /// Faults a test asks for; the poller applies them.
 #[derive(Default)]
 pub(crate) struct Faults {
     /// Completions of I/O commands to withhold (from the next one fetched): the command
-    /// executes, but its completion is never posted, and its submission queue stalls behind
-    /// it, until the host deletes the queue or resets the controller.
+    /// executes, but its completion is never posted (the commands after it complete), until
+    /// the host deletes the queue (which posts it) or resets the controller (which drops it).
     pub(crate) withhold_io: AtomicU32,
-}
-
-/// The [`Timing`] of a controller: zero latency, except for withheld completions.
-struct FaultTiming<'a>(&'a Faults);
-
-impl Timing for FaultTiming<'_> {
-    fn complete_at(&mut self, now: u64, sqid: u16, _sqe: &Sqe, _status: Status) -> u64 {
-        let take = |n: u32| n.checked_sub(1);
-        if sqid != 0
-            && self
-                .0
-                .withhold_io
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, take)
-                .is_ok()
-        {
-            u64::MAX
-        } else {
-            now
-        }
-    }
 }
 
 /// Counters, for tests and diagnostics.
@@ -366,8 +357,9 @@ impl PinnedDrop for Shared {
 impl Shared {
     /// One pass: pull the driver's register writes, run the model, publish, interrupt.
     /// Returns whether there was anything to do.
-    fn poll(&self) -> bool {
-        let (busy, fetched, raised) = {
+    /// Also returns the nanoseconds until the earliest held completion is due, if any.
+    fn poll(&self) -> (bool, Option<u64>) {
+        let (busy, fetched, raised, next_due) = {
             let mut guard = self.engine.lock();
             let Engine {
                 ctrl,
@@ -375,9 +367,10 @@ impl Shared {
                 store,
                 gone,
                 clock,
+                timing,
             } = &mut *guard;
             if *gone {
-                return false;
+                return (false, None);
             }
             // The controller's clock, in steps of at least 100 ms (the remainder of each
             // step is dropped: under 1 %).
@@ -396,21 +389,28 @@ impl Shared {
             // nothing (doorbells are still seen) until the bit is set again.
             let function = self.bus.function();
             let master = self.bus.command() & crate::model::pcicfg::PCI_COMMAND_MASTER != 0;
-            if let (Some(f), true) = (&function, master && ctrl.has_work(0)) {
+            let now = timing.now();
+            if let (Some(f), true) = (&function, master && ctrl.has_work(now)) {
                 // SAFETY: `f` holds a reference to the live device.
                 let mut dma = Dma(unsafe { &raw mut (*f.as_ptr()).dev });
-                let mut timing = FaultTiming(&self.faults);
-                p = ctrl.process_timed(&mut dma, store, &mut raised, &mut timing, 0, BUDGET);
+                let withhold = &self.faults.withhold_io;
+                p = timing.process(ctrl, &mut dma, store, &mut raised, withhold, now, BUDGET);
             }
             if !was_ready && ctrl.state() == State::Ready {
                 self.stats.enables.fetch_add(1, Ordering::Relaxed);
             }
             shadow.push(&self.bar, ctrl);
             let p: crate::model::nvme::Progress = p;
+            // How long until the earliest held completion is due, if one is.
+            let next_due = p
+                .next_due
+                .or_else(|| ctrl.next_due(now))
+                .map(|due| due.saturating_sub(now));
             (
                 pulled.any() || p.fetched != 0 || p.completed != 0 || p.more,
                 p.fetched,
                 raised.0,
+                next_due,
             )
         };
         if busy {
@@ -424,7 +424,7 @@ impl Shared {
             self.stats.interrupts.fetch_add(1, Ordering::Relaxed);
             self.irq.raise();
         }
-        busy
+        (busy, next_due)
     }
 }
 
@@ -440,7 +440,8 @@ unsafe extern "C" fn poller(data: *mut c_void) -> c_int {
     let mut last_work = Instant::<Monotonic>::now();
     // SAFETY: called from a kthread.
     while !unsafe { bindings::kthread_should_stop() } {
-        if shared.poll() {
+        let (busy, next_due) = shared.poll();
+        if busy {
             sleep_us = 0;
             last_work = Instant::now();
             // SAFETY: process context, no locks held.
@@ -455,9 +456,53 @@ unsafe extern "C" fn poller(data: *mut c_void) -> c_int {
             continue;
         }
         sleep_us = (sleep_us * 2).clamp(1, IDLE_SLEEP_MAX_US);
-        fsleep(Delta::from_micros(sleep_us));
+        let Some(wait) = next_due else {
+            fsleep(Delta::from_micros(sleep_us));
+            continue;
+        };
+        // A completion is held: no sleep may end after it is due. A timer fires up to two
+        // resolutions late (one tick without high-resolution timers, as on UML): closer to
+        // the due time than that, the controller is busy and polls; further, it sleeps until
+        // that margin before it (or its idle sleep, if shorter), on an hrtimer.
+        let margin = 2 * timer_resolution_ns();
+        if wait <= margin {
+            // SAFETY: process context, no locks held.
+            unsafe { bindings::yield_() };
+        } else {
+            sleep_ns((wait - margin).min(sleep_us as u64 * 1000));
+        }
     }
     0
+}
+
+/// How late a timer may fire after the time it was set for, in ns: the hrtimer resolution
+/// (one tick without high-resolution timers).
+fn timer_resolution_ns() -> u64 {
+    #[cfg(CONFIG_HIGH_RES_TIMERS)]
+    // SAFETY: set once at boot, read-only after.
+    let ns = u64::from(unsafe { bindings::hrtimer_resolution });
+    #[cfg(not(CONFIG_HIGH_RES_TIMERS))]
+    let ns = u64::from(bindings::TICK_NSEC);
+    ns
+}
+
+/// Sleeps at least `ns` nanoseconds (rounded up to microseconds) on an hrtimer, with a slack
+/// of 1/64 of it (at least 1 us).
+fn sleep_ns(ns: u64) {
+    let us = ns.div_ceil(1000).max(1);
+    let slack = (us / 64).max(1);
+    let (min, max) = (
+        usize::try_from(us).unwrap_or(usize::MAX),
+        usize::try_from(us + slack).unwrap_or(usize::MAX),
+    );
+    // SAFETY: process context, no locks held; an idle sleep (not counted as load).
+    unsafe {
+        bindings::usleep_range_state(
+            min as _,
+            max as _,
+            bindings::TASK_UNINTERRUPTIBLE | bindings::TASK_NOLOAD,
+        )
+    };
 }
 
 /// An emulated NVMe controller on its own PCI bus, with a driver bound to it once the
@@ -495,6 +540,7 @@ impl NvmeDev {
         Ctrl::init_in_place(&mut ctrl, params).map_err(|_| EINVAL)?;
         // SAFETY: initialised by `init_in_place`.
         let ctrl = unsafe { ctrl.assume_init() };
+        let timing = EngineTiming::new(&profile.timing, &params, instance.number())?;
 
         let mut namespaces = KVec::new();
         for nsid in 1..=params.namespace_count() {
@@ -533,6 +579,7 @@ impl NvmeDev {
                     store: Store(namespaces),
                     gone: false,
                     clock: Instant::now(),
+                    timing,
                 }),
                 bar: BarMem {
                     ptr: region.host,
@@ -594,6 +641,18 @@ impl NvmeDev {
     /// Counters.
     pub(crate) fn stats(&self) -> &Stats {
         &self.shared.stats
+    }
+
+    /// The timing model's counters, as debugfs shows them.
+    pub(crate) fn timing_report(&self) -> Report {
+        self.shared.engine.lock().timing.report()
+    }
+
+    /// Gives the controller another timing model (for the commands fetched from now on).
+    pub(crate) fn set_timing(&self, timing: &TimingProfile) -> Result {
+        let mut guard = self.shared.engine.lock();
+        let Engine { ctrl, timing: t, .. } = &mut *guard;
+        t.set(timing, ctrl.params())
     }
 
     /// Detaches namespace `nsid`: a hot remove, which the controller reports with a

@@ -7,3 +7,4 @@ pub(crate) mod configfs;
 pub(crate) mod dev;
 pub(crate) mod instance;
 pub(crate) mod pci_host;
+pub(crate) mod timing;
