@@ -4,9 +4,11 @@
 //!
 //! Each command the controller fetches becomes a [`Command`]: Read and Compare are reads,
 //! Write and Zone Append writes, Flush a flush, each with the byte range its starting LBA and
-//! block count give in the namespace's current block size; everything else (admin commands,
-//! Write Zeroes, Dataset Management, zone management), a command that failed, and a command
-//! to a namespace without a known block size move no data ([`Op::Other`]). Its submission
+//! block count give in the namespace's current block size; Zone Management Send with the
+//! Reset action for one zone is a zone reset of the zone its SLBA starts ([`Op::ZoneReset`],
+//! length 0); everything else (admin commands, Write Zeroes, Dataset Management, other zone
+//! management, a reset of all zones), a command that failed, and a command to a namespace
+//! without a known block size move no data ([`Op::Other`]). Its submission
 //! time is the `now` of the controller's [`Controller::process_timed`](super::super::Controller::process_timed)
 //! call, which the caller keeps in nanoseconds.
 
@@ -47,9 +49,12 @@ impl<'a, M: Model + ?Sized> ModelTiming<'a, M> {
         if sqid == 0 || !status.is_success() {
             return other;
         }
+        // Zone Management Send: ZSA in CDW13 7:0 (04h Reset Zone), Select All in bit 8.
+        let zone_reset = sqe.cdw13 & 0x1ff == 0x04;
         let op = match sqe.opcode() {
             io_opcode::READ | io_opcode::COMPARE => Op::Read,
             io_opcode::WRITE | io_opcode::ZONE_APPEND => Op::Write,
+            io_opcode::ZONE_MANAGEMENT_SEND if zone_reset => Op::ZoneReset,
             io_opcode::FLUSH => {
                 return Command {
                     op: Op::Flush,
@@ -72,7 +77,7 @@ impl<'a, M: Model + ?Sized> ModelTiming<'a, M> {
             op,
             nsid: sqe.nsid,
             offset: slba.saturating_mul(lba),
-            len: blocks * lba,
+            len: if op == Op::ZoneReset { 0 } else { blocks * lba },
             submit: now,
         }
     }
