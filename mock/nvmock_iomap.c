@@ -213,7 +213,10 @@ static void nvmock_lio_copy_to(void *priv, unsigned int offset, const void *buff
 
 static void nvmock_lio_unmap(void *priv)
 {
-	/* Only live cookies get here (__wrap_iounmap()): the owner counted the mapping. */
+	/*
+	 * Only live cookies get here (__wrap_iounmap(), or built-in code's iounmap() of its own
+	 * mapping): the owner counted the mapping.
+	 */
 	int rc = nvmock_unmap(priv);
 
 	if (rc)
@@ -277,20 +280,39 @@ static bool nvmock_lio_iounmap(volatile void __iomem *addr, unsigned long caller
 }
 
 /*
- * The host address __wrap_ioremap() looked up, for nvmock_lio_map() to pick up while
- * __wrap_ioremap() calls logic_iomem's ioremap(). Serialised by nvmock_lio_lock.
+ * The mapping __wrap_ioremap() looked up (its physical address, length and the owner's host
+ * address), for nvmock_lio_map() to pick up while __wrap_ioremap() calls logic_iomem's
+ * ioremap(). Written under nvmock_lio_lock; read by nvmock_lio_map() under logic_iomem's
+ * own lock, which also serialises the ioremap() of the kernel's built-in code.
  */
 static DEFINE_MUTEX(nvmock_lio_lock);
-static void *nvmock_lio_pending;
+static struct {
+	u64 phys;
+	size_t size;
+	void *host;
+} nvmock_lio_pending;
 
 static long nvmock_lio_map(unsigned long offset, size_t size, const struct logic_iomem_ops **ops,
 			   void **priv)
 {
-	/* Only mappings made through __wrap_ioremap() are valid. */
-	if (!nvmock_lio_pending)
+	u64 phys = nvmock_window.start + offset;
+	void *host = READ_ONCE(nvmock_lio_pending.host);
+	bool real;
+
+	/*
+	 * Not the mapping __wrap_ioremap() is making: an ioremap() of the window by built-in
+	 * code, which was not relinked, e.g. the PCI core mapping an emulated function's MSI-X
+	 * table in its BAR (drivers/pci/msi/msi.c). The owner answers it as it answers a
+	 * wrapped one; its iounmap() (never wrapped) reaches the owner through
+	 * nvmock_lio_unmap().
+	 */
+	if (!host || READ_ONCE(nvmock_lio_pending.phys) != phys ||
+	    READ_ONCE(nvmock_lio_pending.size) != size)
+		host = nvmock_lookup(phys, size, &real);
+	if (!host)
 		return -ENXIO;
 	*ops = &nvmock_lio_ops;
-	*priv = nvmock_lio_pending;
+	*priv = host;
 	return 0;
 }
 
@@ -300,9 +322,11 @@ static void __iomem *nvmock_lio_ioremap(u64 phys, unsigned long size, void *host
 	void __iomem *ret;
 
 	mutex_lock(&nvmock_lio_lock);
-	nvmock_lio_pending = host;
+	WRITE_ONCE(nvmock_lio_pending.phys, phys);
+	WRITE_ONCE(nvmock_lio_pending.size, size);
+	WRITE_ONCE(nvmock_lio_pending.host, host);
 	ret = ioremap(phys, size);	/* calls nvmock_lio_map() */
-	nvmock_lio_pending = NULL;
+	WRITE_ONCE(nvmock_lio_pending.host, NULL);
 	mutex_unlock(&nvmock_lio_lock);
 	if (!ret) {
 		nvmock_unmap(host);

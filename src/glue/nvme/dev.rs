@@ -13,8 +13,11 @@
 //!   to the pure controller model (`model::nvme::Shadow`), runs it, and publishes CAP/VS/CSTS;
 //! - DMA: queues, PRP lists and data are reached through the direct map
 //!   (`nvmock_dma_to_virt()`, mock/nvmock_dma.c);
-//! - interrupts: INTx on a software line ([`SoftIrq`]), raised after the model posts
-//!   completions unless the driver set Interrupt Disable in the Command register.
+//! - interrupts: after the model posts completions, each completion queue's vector (its IV)
+//!   is signalled ([`Interrupts`]): an MSI-X message to the bridge's MSI controller while the
+//!   driver has MSI-X enabled (the profile's `msix_vectors` table entries; 0 hides the
+//!   capability), else INTx on a software line ([`SoftIrq`]) unless the driver set Interrupt
+//!   Disable in the Command register.
 //!
 //! Completions are posted when the controller's timing model says they are due
 //! ([`EngineTiming`]; with timing `none`, the default, as soon as the command has executed).
@@ -28,13 +31,14 @@
 
 use crate::glue::iomap::{IoMock, Region};
 use crate::model::nvme::{
-    function, Backing, BackingError, Bar, Config, Controller, HostMemory, InterruptSink, MemError,
+    function, Backing, BackingError, Bar, Config, Controller, HostMemory, MemError,
     NamespaceConfig, Params, Shadow, State, MAX_NAMESPACES,
 };
 use crate::model::pcicfg::ConfigSpace;
 use crate::glue::nvme::instance::Instance;
 use crate::glue::nvme::pci_host::{pdev_bar, PciDev, PciHost};
 use crate::glue::nvme::timing::{EngineTiming, Report, TimingProfile};
+use crate::glue::nvme::interrupt::{Interrupts, Raised, MAX_VECTORS};
 use crate::glue::soft_irq::SoftIrq;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -48,6 +52,18 @@ use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 /// Queue pairs the model has room for: the admin pair and 16 I/O pairs.
 pub(crate) const QUEUES: usize = 17;
 type Ctrl = Controller<QUEUES>;
+
+/// Where BAR0's doorbells end: the MSI-X table and PBA follow, page aligned.
+fn doorbells_end() -> u64 {
+    crate::model::nvme::regs::DOORBELLS + 8 * QUEUES as u64
+}
+
+/// MSI-X vectors of the default profile: one per queue pair. x86_64 offers none yet: its
+/// PCI core maps the MSI-X table with the real `ioremap()`, which cannot reach BAR0's buffer.
+#[cfg(not(CONFIG_X86))]
+const DEFAULT_MSIX_VECTORS: u16 = QUEUES as u16;
+#[cfg(CONFIG_X86)]
+const DEFAULT_MSIX_VECTORS: u16 = 0;
 
 /// Longest sleep of an idle poller: bounds the latency of the first command after a pause.
 pub(crate) const IDLE_SLEEP_MAX_US: i64 = 2000;
@@ -82,6 +98,9 @@ pub(crate) struct Profile {
     /// PCI device ID; neither 0 nor 0xffff. Any ID binds (the driver matches the class), but
     /// an ID in the driver's table brings that device's quirks with it.
     pub(crate) device_id: u16,
+    /// MSI-X table entries (interrupt vectors), 1 to [`MAX_VECTORS`]; 0 offers no MSI-X
+    /// capability (the driver then uses INTx).
+    pub(crate) msix_vectors: u16,
     /// The timing model and its parameters (`none` by default).
     pub(crate) timing: TimingProfile,
 }
@@ -97,6 +116,7 @@ impl Default for Profile {
             namespaces: 1,
             vendor_id: 0x1b36,
             device_id: 0x00f0,
+            msix_vectors: DEFAULT_MSIX_VECTORS,
             timing: TimingProfile::default(),
         }
     }
@@ -135,6 +155,14 @@ impl Profile {
                 return Err(EINVAL);
             }
         };
+        if self.msix_vectors > MAX_VECTORS {
+            pr_err!(
+                "nvme profile {}: msix_vectors must be 0 to {}\n",
+                n,
+                MAX_VECTORS
+            );
+            return Err(EINVAL);
+        }
         for (what, id) in [("vendor", self.vendor_id), ("device", self.device_id)] {
             if id == 0 || id == 0xffff {
                 pr_err!(
@@ -161,7 +189,7 @@ impl Profile {
             mqes,
             mdts: self.mdts,
             timeout: 20,
-            vectors: 1,
+            vectors: self.msix_vectors.max(1),
             namespaces: ns.get(..count).ok_or(EINVAL)?,
         };
         Params::new(&c).map_err(|e| {
@@ -277,15 +305,6 @@ impl Backing for Store {
     }
 }
 
-/// Whether a model pass raised an interrupt (INTx: all vectors are the one line).
-struct Raised(bool);
-
-impl InterruptSink for Raised {
-    fn raise(&mut self, _vector: u16) {
-        self.0 = true;
-    }
-}
-
 /// What the poller mutates.
 struct Engine {
     ctrl: KBox<Ctrl>,
@@ -332,7 +351,8 @@ struct Shared {
     engine: Mutex<Engine>,
     bar: BarMem,
     bus: kernel::sync::Arc<crate::glue::nvme::pci_host::BusData>,
-    irq: SoftIrq,
+    #[pin]
+    irqs: Interrupts,
     stats: Stats,
     faults: Faults,
     region: Region,
@@ -380,7 +400,7 @@ impl Shared {
                 *clock = Instant::now();
             }
             let pulled = shadow.pull(&self.bar, ctrl);
-            let (mut p, mut raised) = (Default::default(), Raised(false));
+            let (mut p, mut raised) = (Default::default(), Raised::default());
             let was_ready = ctrl.state() == State::Ready;
             // DMA goes through the function as the PCI core has it now; while it is removed
             // (sysfs remove, before a rescan) no driver can have commands outstanding, and
@@ -409,7 +429,7 @@ impl Shared {
             (
                 pulled.any() || p.fetched != 0 || p.completed != 0 || p.more,
                 p.fetched,
-                raised.0,
+                raised,
                 next_due,
             )
         };
@@ -419,11 +439,12 @@ impl Shared {
                 .commands
                 .fetch_add(u64::from(fetched), Ordering::Relaxed);
         }
-        // INTx is asserted unless the driver disabled it in the Command register.
-        if raised && self.bus.command() & crate::model::pcicfg::PCI_COMMAND_INTX_DISABLE == 0 {
+        if raised.0 != 0 {
             self.stats.interrupts.fetch_add(1, Ordering::Relaxed);
-            self.irq.raise();
+            self.irqs.raise(&raised, &self.bar, &self.bus);
         }
+        // Messages held while their vector was masked go once it is unmasked.
+        self.irqs.poll(&self.bar, &self.bus);
         (busy, next_due)
     }
 }
@@ -530,8 +551,19 @@ impl NvmeDev {
         let iomock = IoMock::new(c_str!("nvmock nvme"), bar_size)?;
 
         let mut cfg = KBox::<ConfigSpace>::new_uninit(GFP_KERNEL)?;
+        let layout = match profile.msix_vectors {
+            0 => None,
+            v => Some(function::msix_layout(v, doorbells_end(), bar_size).map_err(|_| EINVAL)?),
+        };
+        let mut msix_cap = None;
         ConfigSpace::init_in_place(&mut cfg, &function::header(&params, profile.device_id))
-            .and_then(|cs| function::setup(cs, bar_size))
+            .and_then(|cs| {
+                function::setup(cs, bar_size)?;
+                if let Some(l) = &layout {
+                    msix_cap = Some(function::add_msix(cs, l)?);
+                }
+                Ok(())
+            })
             .map_err(|_| EINVAL)?;
         // SAFETY: initialised by `init_in_place`.
         let cfg = unsafe { cfg.assume_init() };
@@ -552,6 +584,7 @@ impl NvmeDev {
         let irq = SoftIrq::new()?;
         let mut shadow = Shadow::new();
         let mut region = None;
+        let mut msix = None;
         let host = PciHost::new(cfg, iomock.span_resource(), irq.irq(), |pdev| {
             let (start, len) = pdev_bar(pdev, 0).ok_or(ENXIO)?;
             if len != bar_size {
@@ -566,6 +599,10 @@ impl NvmeDev {
             };
             // The driver's first reads must see CAP, VS and CSTS.
             shadow.reset(&bar, len, &ctrl);
+            // The MSI-X table as after a function reset: every entry masked.
+            if let (Some(cap), Some(l)) = (msix_cap, layout) {
+                msix = Some((cap, Interrupts::reset_msix(l, &bar)));
+            }
             region = Some(r);
             Ok(())
         })?;
@@ -586,7 +623,7 @@ impl NvmeDev {
                     len: region.len,
                 },
                 bus,
-                irq,
+                irqs <- Interrupts::new(irq, msix),
                 stats: Stats::default(),
                 faults: Faults::default(),
                 region,
@@ -641,6 +678,11 @@ impl NvmeDev {
     /// Counters.
     pub(crate) fn stats(&self) -> &Stats {
         &self.shared.stats
+    }
+
+    /// The function's interrupts (INTx and MSI-X): counters and pending bits.
+    pub(crate) fn interrupts(&self) -> &Interrupts {
+        &self.shared.irqs
     }
 
     /// The timing model's counters, as debugfs shows them.

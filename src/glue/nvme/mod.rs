@@ -6,5 +6,6 @@
 pub(crate) mod configfs;
 pub(crate) mod dev;
 pub(crate) mod instance;
+pub(crate) mod interrupt;
 pub(crate) mod pci_host;
 pub(crate) mod timing;

@@ -8,7 +8,10 @@
 //! free bus number. The bridge's only memory window is the device's span in nvmock's fake
 //! physical window, so the PCI core's resource assignment puts the BARs where the device's
 //! buffers are registered. The function's interrupt is INTx on a software interrupt line
-//! ([`crate::glue::soft_irq::SoftIrq`]).
+//! ([`crate::glue::soft_irq::SoftIrq`]), or MSI-X messages to the bridge's MSI controller
+//! (`mock/nvmock_msi.c`): an MSI parent irq domain of the bridge's own, set as the bridge's
+//! MSI domain before the bus is scanned, so the PCI core builds the function's PCI/MSI-X
+//! domain on it. The function sends a message with [`BusData::msi_send`].
 //!
 //! Re-enumeration: the function can be removed and scanned again (`remove` and `rescan` in
 //! sysfs, or [`PciHost::remove_function`] and [`PciHost::rescan`]). A bus notifier of the
@@ -51,6 +54,54 @@ fn sysdata(domain: c_int) -> SysData {
 
 #[cfg(not(CONFIG_X86))]
 fn sysdata(_domain: c_int) -> SysData {}
+
+#[cfg(CONFIG_PCI_MSI)]
+extern "C" {
+    // mock/nvmock_msi.c
+    fn nvmock_msi_create() -> *mut c_void;
+    fn nvmock_msi_attach(m: *mut c_void, bridge: *mut c_void);
+    fn nvmock_msi_destroy(m: *mut c_void);
+    fn nvmock_msi_doorbell(m: *const c_void) -> u64;
+    fn nvmock_msi_send(m: *mut c_void, address: u64, data: u32) -> c_int;
+}
+
+/// A bridge's MSI controller (`struct nvmock_msi`, mock/nvmock_msi.c).
+///
+/// # Invariants
+///
+/// `0` was returned by `nvmock_msi_create()` and is destroyed in `drop`, which only runs once
+/// the bridge and its functions are gone ([`BusData`] outlives them).
+#[cfg(CONFIG_PCI_MSI)]
+struct Msi(*mut c_void);
+
+#[cfg(CONFIG_PCI_MSI)]
+impl Msi {
+    fn new() -> Result<Self> {
+        // SAFETY: no preconditions.
+        let m = unsafe { nvmock_msi_create() };
+        // INVARIANT: created here.
+        kernel::error::from_err_ptr(m).map(Msi)
+    }
+}
+
+#[cfg(CONFIG_PCI_MSI)]
+impl Drop for Msi {
+    fn drop(&mut self) {
+        // SAFETY: created in `new` (type invariant); the functions behind it are gone.
+        unsafe { nvmock_msi_destroy(self.0) };
+    }
+}
+
+/// Without `CONFIG_PCI_MSI` there is no MSI controller: the functions use INTx.
+#[cfg(not(CONFIG_PCI_MSI))]
+struct Msi;
+
+#[cfg(not(CONFIG_PCI_MSI))]
+impl Msi {
+    fn new() -> Result<Self> {
+        Ok(Msi)
+    }
+}
 
 /// The function the PCI core has added to the root bus, if any.
 ///
@@ -109,12 +160,46 @@ pub(crate) struct BusData {
     /// The function as the PCI core added it; null while removed.
     #[pin]
     function: SpinLock<Function>,
+    /// The bridge's MSI controller.
+    msi: Msi,
 }
 
 impl BusData {
     /// The function's PCI Command register.
     pub(crate) fn command(&self) -> u16 {
         self.cfg.lock().command()
+    }
+
+    /// Runs `f` on the function's configuration space (under its lock: keep it short).
+    pub(crate) fn with_cfg<R>(&self, f: impl FnOnce(&ConfigSpace) -> R) -> R {
+        f(&self.cfg.lock())
+    }
+
+    /// The function writes an MSI message: `data` to `address`. The bridge's MSI controller
+    /// runs the handlers of the vector it names; `EFAULT` for an address other than the
+    /// bridge's doorbell, `ENOENT` for data naming no vector, `EOPNOTSUPP` without
+    /// `CONFIG_PCI_MSI` (stray writes, dropped).
+    pub(crate) fn msi_send(&self, address: u64, data: u32) -> Result {
+        #[cfg(CONFIG_PCI_MSI)]
+        {
+            // SAFETY: `msi.0` is live while `self` is (invariant of `Msi`); callable from any
+            // context.
+            kernel::error::to_result(unsafe { nvmock_msi_send(self.msi.0, address, data) })
+        }
+        #[cfg(not(CONFIG_PCI_MSI))]
+        {
+            let _ = (address, data);
+            Err(EOPNOTSUPP)
+        }
+    }
+
+    /// The address the bridge's MSI controller composes messages with (0 without one).
+    pub(crate) fn msi_doorbell(&self) -> u64 {
+        #[cfg(CONFIG_PCI_MSI)]
+        // SAFETY: as in `msi_send`.
+        return unsafe { nvmock_msi_doorbell(self.msi.0) };
+        #[cfg(not(CONFIG_PCI_MSI))]
+        0
     }
 
     /// The function the PCI core has on the bus now, with a reference; `None` while it is
@@ -342,6 +427,17 @@ impl PciHost {
                 return Err(e);
             }
         };
+        let msi = match Msi::new() {
+            Ok(m) => m,
+            Err(e) => {
+                #[cfg(CONFIG_PCI_DOMAINS)]
+                // SAFETY: allocated above, not handed to a bridge.
+                unsafe {
+                    bindings::pci_bus_release_emul_domain_nr(domain)
+                };
+                return Err(e);
+            }
+        };
         let data = Arc::pin_init(
             pin_init!(BusData {
                 sysdata: sysdata(domain),
@@ -366,6 +462,7 @@ impl PciHost {
                     }
                 }),
                 function <- kernel::new_spinlock!(Function(core::ptr::null_mut()), "nvmock_pci_function"),
+                msi,
             }),
             GFP_KERNEL,
         );
@@ -419,6 +516,12 @@ impl PciHost {
             bindings::pci_add_resource(&mut (*bridge).windows, window);
             bindings::pci_add_resource(&mut (*bridge).windows, data.busn.get());
         }
+        #[cfg(CONFIG_PCI_MSI)]
+        // SAFETY: `bridge` is not registered yet; the controller outlives it (it is dropped
+        // with `data`, after the bridge's release).
+        unsafe {
+            nvmock_msi_attach(data.msi.0, bridge.cast())
+        };
 
         // SAFETY: `bridge` is set up; on failure it is still ours to free.
         let rc = unsafe { bindings::pci_scan_root_bus_bridge(bridge) };

@@ -349,6 +349,28 @@ impl Msix {
         Delivery::Sent
     }
 
+    /// Sends the message of pending `vector` if it is no longer masked, and clears its
+    /// Pending Bit. Returns 1 if it was sent, else 0.
+    pub fn deliver_one<B: Bar, S: MessageSink>(
+        &mut self,
+        ctl: Control,
+        bar: &B,
+        vector: u16,
+        sink: &mut S,
+    ) -> u32 {
+        if !self.is_pending(vector) || !ctl.enabled || ctl.function_mask {
+            return 0;
+        }
+        match self.entry(bar, vector) {
+            Some(e) if !e.masked => {
+                self.set_pending(bar, vector, false);
+                sink.message(e.address, e.data);
+                1
+            }
+            _ => 0,
+        }
+    }
+
     /// Sends the message of every pending vector that is no longer masked and clears its
     /// Pending Bit. Returns how many were sent.
     pub fn deliver_pending<B: Bar, S: MessageSink>(
@@ -366,15 +388,7 @@ impl Msix {
             while bits != 0 {
                 let b = bits.trailing_zeros();
                 bits &= bits - 1;
-                let v = (w * 64) as u16 + b as u16;
-                match self.entry(bar, v) {
-                    Some(e) if !e.masked => {
-                        self.set_pending(bar, v, false);
-                        sink.message(e.address, e.data);
-                        sent += 1;
-                    }
-                    _ => {}
-                }
+                sent += self.deliver_one(ctl, bar, (w * 64) as u16 + b as u16, sink);
             }
         }
         sent
