@@ -180,7 +180,9 @@ mod tests {
     /// A read that takes 10 s against a driver timeout of 500 ms: the driver aborts it (the
     /// controller cannot), times it out again, disables the controller (deleting its queues
     /// posts the held completion) and resets it; the read returns the data written before.
-    /// (The slow model comes after the namespace scan, whose reads would take 10 s each.)
+    /// (The slow model comes after the namespace scan, whose reads would take 10 s each; a
+    /// fast one again before the end, and a read through the reset controller, so that the
+    /// device is not removed while the driver is still recovering.)
     #[test]
     fn latency_past_the_io_timeout_aborts_and_resets() -> Result {
         let dev = NvmeDev::new(
@@ -221,6 +223,11 @@ mod tests {
         check!(rep.aborts > aborts);
         // The driver gave up on the read before its time was up.
         check!(ns < 10_000_000_000);
+        // The reset controller serves reads again (once the driver has finished recovering).
+        dev.set_timing(&simple(10_000, 8))?;
+        back.fill(0);
+        bdev.transfer(false, 8192, &mut back, 1)?;
+        check!(back == out);
         Ok(())
     }
 
