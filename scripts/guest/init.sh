@@ -23,6 +23,14 @@ export PATH=/nvmock/bin:/usr/sbin:/usr/bin:/sbin:/bin
 . /nvmock/configfs.sh
 # shellcheck source=nvdimm.sh
 . /nvmock/nvdimm.sh
+# shellcheck source=emuctl.sh
+. /nvmock/emuctl.sh
+# shellcheck source=faults.sh
+. /nvmock/faults.sh
+# shellcheck source=nvmet.sh
+. /nvmock/nvmet.sh
+# shellcheck source=pci.sh
+. /nvmock/pci.sh
 guest_mounts
 mount -t debugfs debugfs /sys/kernel/debug
 phase start
@@ -63,6 +71,13 @@ if area_runs configfs; then
 fi
 # The NVDIMM area (x86_64, the only arch with ACPI NFIT) also loads the NVDIMM KUnit suites.
 if area_runs nvdimm; then
+# Each on a controller of its own, made through nvmock's configfs.
+for a in faults nvmet pci; do
+	if area_runs $a; then
+		${a}_check
+		phase $a
+	fi
+done
 	nvdimm_check
 	phase nvdimm
 fi

@@ -1,0 +1,60 @@
+# nvmock: the pci area of the test system's userspace checks (busybox sh; sourced by init.sh
+# from /nvmock/pci.sh): an emulated controller's PCI function removed through sysfs while fio
+# does I/O on its namespace, then found again by a bus rescan: the I/O ends (failed, not hung),
+# the function, its driver and its namespace go away; after the rescan the nvme driver binds
+# the new pci_dev (with an interrupt), the namespace comes back and a fio verify passes.
+# Uses emuctl.sh and nvme.sh's fio_verify.
+# shellcheck shell=sh disable=SC2154 # $dev, $ctrl: set by emuctl.sh's emu_ctrl
+
+pci_check() {
+	cfs_mount
+	if emu_ctrl pci 16; then
+		serial=$(tr -d ' ' <"$ctrl"/serial)
+		fn=$(readlink -f "$ctrl"/device)
+		bdf=${fn##*/} old=$dev
+		# I/O that lasts: random reads and writes for 60 s, so the removal lands in it.
+		fio --thread --name=busy --filename=/dev/"$dev" --ioengine=libaio --direct=1 --rw=randrw \
+			--bs=4k --iodepth=16 --time_based --runtime=60 >/tmp/fio.out 2>&1 &
+		fpid=$!
+		i=0
+		while [ "$(awk '{print $1 + $5}' /sys/block/"$dev"/stat)" -lt 64 ] && [ $i -lt 100 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		if ! kill -0 $fpid 2>/dev/null; then
+			echo "nvmock-init: FAILED: fio on $dev ended before the removal:"; cat /tmp/fio.out
+		fi
+		ios=$(awk '{print $1 + $5}' /sys/block/"$dev"/stat)
+		echo 1 > /sys/bus/pci/devices/"$bdf"/remove || echo "nvmock-init: FAILED: writing $bdf/remove"
+		if ! wait_pid $fpid 30; then
+			echo "nvmock-init: FAILED: fio on $dev still running 30 s after $bdf was removed"
+			kill $fpid
+		elif [ "$wait_rc" = 0 ]; then
+			echo "nvmock-init: FAILED: fio on $dev ran on without an error although $bdf was removed"
+		else
+			echo "nvmock-init: pci: $bdf removed after $ios I/Os: fio ended with status $wait_rc ($(grep -m1 -E 'error|err=' /tmp/fio.out))"
+		fi
+		[ -e "$fn" ] && echo "nvmock-init: FAILED: $fn still there after remove"
+		wait_gone /sys/block/"$old" || echo "nvmock-init: FAILED: $old still there after $bdf was removed"
+		echo 1 > /sys/bus/pci/rescan || echo "nvmock-init: FAILED: writing /sys/bus/pci/rescan"
+		if nvme_find "$serial" >/dev/null; then
+			drv=$(readlink -f "$ctrl"/device/driver)
+			irq=$(cat "$ctrl"/device/irq)
+			now=$(readlink -f "$ctrl"/device)
+			if [ "${drv##*/}" = nvme ] && [ "${now##*/}" = "$bdf" ] && [ "$irq" != 0 ]; then
+				echo "nvmock-init: pci: rescan found $bdf again: driver nvme, irq $irq, namespace /dev/$dev"
+			else
+				echo "nvmock-init: FAILED: after the rescan: function ${now##*/}, driver '${drv##*/}', irq $irq"
+			fi
+			if fio_verify "$dev" && grep -q "err= 0" /tmp/fio.out; then
+				echo "nvmock-init: pci: fio verify on $dev after the rescan passed"
+			else
+				echo "nvmock-init: FAILED: fio verify on $dev after the rescan:"; cat /tmp/fio.out
+			fi
+		else
+			echo "nvmock-init: FAILED: the rescan did not bring back $serial"
+		fi
+		emu_ctrl_rm pci
+	fi
+	cfs_umount
+	area_done pci
+}
