@@ -112,6 +112,44 @@ fn namespace_devt(pdev: &PciDev, is_ns: &dyn Fn(&[u8]) -> bool) -> Option<bindin
     }
 }
 
+/// A reference to the nvme driver's controller device (`nvmeX`) of a PCI function, which
+/// keeps the controller's memory (and its tag sets) alive until it is dropped.
+///
+/// A test that removes a function while one of its block devices is open holds one across
+/// the removal and drops it after closing the device: otherwise the close, under the disk's
+/// `open_mutex`, drops the controller's last reference and frees its tag set there
+/// (`blk_mq_free_tag_set()`, `synchronize_srcu()`), an order lockdep reports as a possible
+/// deadlock against the driver's reset path (see the README's "Kernel issues" notes).
+///
+/// # Invariants
+///
+/// `0` is a device whose reference this object holds.
+pub(crate) struct CtrlRef(*mut bindings::device);
+
+// SAFETY: a device reference may be dropped from any thread.
+unsafe impl Send for CtrlRef {}
+
+impl CtrlRef {
+    /// The controller device under `pdev`, while the driver is bound.
+    pub(crate) fn get(pdev: &PciDev) -> Option<Self> {
+        let is_ctrl = |n: &[u8], _| n.starts_with(b"nvme") && !n[4..].contains(&b'n');
+        // SAFETY: `pdev` holds a reference to the function; its child lives while the
+        // driver is bound, and `get_device` takes our own reference before the walk ends.
+        unsafe {
+            let (_, ctrl) = find_child(&raw mut (*pdev.as_ptr()).dev, &is_ctrl)?;
+            // INVARIANT: the reference taken here is released in `drop`.
+            Some(CtrlRef(bindings::get_device(ctrl)))
+        }
+    }
+}
+
+impl Drop for CtrlRef {
+    fn drop(&mut self) {
+        // SAFETY: the reference taken in `get` (type invariant).
+        unsafe { bindings::put_device(self.0) };
+    }
+}
+
 /// An open block device.
 ///
 /// # Invariants

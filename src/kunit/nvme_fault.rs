@@ -7,6 +7,7 @@ mod tests {
     use crate::glue::nvme::dev::{NvmeDev, Profile};
     use crate::glue::nvme::instance::Instance;
     use crate::kunit::nvme_io::{open_ns, pattern, Inflight};
+    use crate::kunit::blk_io::CtrlRef;
     use crate::kunit::nvme::wait_until;
     use core::sync::atomic::Ordering;
     use kernel::alloc::KVVec;
@@ -70,10 +71,13 @@ mod tests {
             || dev.stats().commands.load(Ordering::Relaxed) > commands
         ));
         check!(!job.finished());
+        // Keep the controller until the job has closed its block device (see `CtrlRef`).
+        let ctrl = dev.pdev().and_then(|p| CtrlRef::get(&p)).ok_or(ENODEV)?;
         dev.surprise_remove();
         drop(dev);
         check!(wait_until(|| job.finished()));
         check!(job.errno() != 0);
+        drop(ctrl);
         Ok(())
     }
 }

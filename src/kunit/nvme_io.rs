@@ -11,7 +11,7 @@ use crate::kunit::blk_io::{nvme_namespace_devt, BlockDev};
 use crate::glue::nvme::dev::NvmeDev;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, Mutex};
 use kernel::workqueue;
 
 /// Fills `buf` with a pattern that depends on `seed` and the position.
@@ -27,9 +27,12 @@ pub(crate) fn pattern(seed: u64, buf: &mut [u8]) {
 }
 
 /// A 4 KiB read at offset 0 running on the system workqueue, and what became of it: for
-/// the suites that remove or stall a device under I/O.
+/// the suites that remove or stall a device under I/O. The job closes the block device
+/// itself when the read ends, before it reports [`Inflight::finished`].
+#[pin_data]
 pub(crate) struct Inflight {
-    bdev: BlockDev,
+    #[pin]
+    bdev: Mutex<Option<BlockDev>>,
     finished: AtomicBool,
     /// 0, or the errno the read failed with (`EBADMSG`: it returned other data than
     /// expected).
@@ -39,12 +42,12 @@ pub(crate) struct Inflight {
 impl Inflight {
     /// Starts the read on `bdev`; with `expect`, the data must be `pattern(expect)`.
     pub(crate) fn spawn(bdev: BlockDev, expect: Option<u64>) -> Result<Arc<Self>> {
-        let job = Arc::new(
-            Inflight {
-                bdev,
+        let job = Arc::pin_init(
+            pin_init!(Inflight {
+                bdev <- kernel::new_mutex!(Some(bdev)),
                 finished: AtomicBool::new(false),
                 errno: AtomicI32::new(0),
-            },
+            }),
             GFP_KERNEL,
         )?;
         let j = job.clone();
@@ -54,19 +57,25 @@ impl Inflight {
             if let Some(seed) = expect {
                 pattern(seed, &mut want);
             }
-            match j.bdev.transfer(false, 0, &mut buf, 1) {
+            let bdev = j.bdev.lock().take();
+            let r = match &bdev {
+                Some(b) => b.transfer(false, 0, &mut buf, 1),
+                None => Err(EINVAL),
+            };
+            match r {
                 Err(e) => j.errno.store(e.to_errno(), Ordering::Relaxed),
                 Ok(()) if expect.is_some() && buf != want => {
                     j.errno.store(EBADMSG.to_errno(), Ordering::Relaxed)
                 }
                 Ok(()) => {}
             }
+            drop(bdev);
             j.finished.store(true, Ordering::Release);
         })?;
         Ok(job)
     }
 
-    /// Whether the read has ended.
+    /// Whether the read has ended (and the block device is closed).
     pub(crate) fn finished(&self) -> bool {
         self.finished.load(Ordering::Acquire)
     }

@@ -10,6 +10,7 @@ mod tests {
     use crate::glue::nvme::dev::{NvmeDev, Profile};
     use crate::glue::nvme::instance::Instance;
     use crate::glue::nvme::pci_host::{pdev_bar, PciHost};
+    use crate::kunit::blk_io::CtrlRef;
     use crate::kunit::nvme::wait_until;
     use crate::kunit::nvme_io::{open_ns, pattern, Inflight};
     use core::sync::atomic::Ordering;
@@ -110,11 +111,15 @@ mod tests {
         ));
         check!(!job.finished());
 
+        // Keep the controller until the job has closed its block device (see `CtrlRef`).
+        let ctrl = dev.pdev().and_then(|p| CtrlRef::get(&p)).ok_or(ENODEV)?;
         host(&dev)?.remove_function()?;
         check!(wait_until(|| job.finished()));
         check!(dev.pdev().is_none());
-        // The block device the job opened is the removed controller's: let it go first.
+        // The block device the job opened is the removed controller's: it is closed; then
+        // the controller goes.
         drop(job);
+        drop(ctrl);
         dev.faults().withhold_io.store(0, Ordering::Release);
 
         host(&dev)?.rescan();
