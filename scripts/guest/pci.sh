@@ -11,7 +11,13 @@ pci_check() {
 	if emu_ctrl pci 16; then
 		serial=$(tr -d ' ' <"$ctrl"/serial)
 		fn=$(readlink -f "$ctrl"/device)
-		bdf=${fn##*/} old=$dev
+		bdf=${fn##*/} old=$dev cname=${ctrl##*/}
+		# The controller's character device stays open across the removal, so the
+		# controller is freed when it is closed, not when fio closes the namespace: that
+		# close, under the disk's open_mutex, would free its tag set there, which lockdep
+		# reports as a possible deadlock with the reset path (README: kernel issues).
+		dev_node c "$cname" "$ctrl/dev"
+		exec 3<"/dev/$cname"
 		# I/O that lasts: random reads and writes for 60 s, so the removal lands in it.
 		fio --thread --name=busy --filename=/dev/"$dev" --ioengine=libaio --direct=1 --rw=randrw \
 			--bs=4k --iodepth=16 --time_based --runtime=60 >/tmp/fio.out 2>&1 &
@@ -35,6 +41,7 @@ pci_check() {
 		fi
 		[ -e "$fn" ] && echo "nvmock-init: FAILED: $fn still there after remove"
 		wait_gone /sys/block/"$old" || echo "nvmock-init: FAILED: $old still there after $bdf was removed"
+		exec 3<&-
 		echo 1 > /sys/bus/pci/rescan || echo "nvmock-init: FAILED: writing /sys/bus/pci/rescan"
 		if nvme_find "$serial" >/dev/null; then
 			drv=$(readlink -f "$ctrl"/device/driver)
