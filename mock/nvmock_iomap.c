@@ -19,6 +19,14 @@
  * such call to end. A host pointer handed out by ->map stays valid after the read lock is
  * dropped because the owner counted the mapping and keeps the memory until ->unmap.
  *
+ * The devmem reservation (x86_64): guest RAM the kernel's command line reserved
+ * (memmap=SIZE$START, an E820 "Reserved" range the kernel neither uses nor maps) and names to
+ * this module (nvmock_iomap.devmem=SIZE@START; scripts/vm.sh passes both). Unlike the fake
+ * window it is real memory without struct pages: memremap_pages() gives its ranges real
+ * ZONE_DEVICE pages and a direct mapping, which P2PDMA, fsdax and device-dax need. An owner
+ * asks for a span of it with NVMOCK_SPAN_DEVMEM and backs its ranges with that memory
+ * (nvmock_devmem_map()); the wrappers ask it about its ranges as about any other.
+ *
  * On UML, MMIO goes through logic_iomem: readl() and friends only work on addresses that
  * logic_iomem's ioremap() returned. There the window is registered as a logic_iomem region
  * whose accessors read and write the owner's memory, and a hit in the wrapped ioremap() is
@@ -74,6 +82,34 @@ static bool nvmock_in_window(u64 start, u64 n)
 {
 	return n && start >= nvmock_window.start && start + n - 1 <= nvmock_window.end &&
 	       start + n - 1 >= start;
+}
+
+static char *devmem;
+module_param(devmem, charp, 0444);
+MODULE_PARM_DESC(devmem, "SIZE@START: guest RAM reserved with memmap=SIZE$START, for owners that need ZONE_DEVICE pages (x86_64)");
+
+/* The devmem reservation in iomem_resource (empty without devmem=). */
+static struct resource nvmock_devmem = {
+	.name = "nvmock devmem",
+	.flags = IORESOURCE_MEM,
+};
+/*
+ * Where devmem spans are allocated: nvmock_devmem, or the firmware's "Reserved" entry when
+ * it is exactly the same range (insert_resource() then puts it under nvmock_devmem). NULL
+ * without a reservation. Set at load, read-only after.
+ */
+static struct resource *nvmock_devmem_parent;
+
+static bool nvmock_in_devmem(u64 start, u64 n)
+{
+	return nvmock_devmem_parent && n && start >= nvmock_devmem.start &&
+	       start + n - 1 <= nvmock_devmem.end && start + n - 1 >= start;
+}
+
+/* Addresses the wrappers ask owners about: the fake window and the devmem reservation. */
+static bool nvmock_ours(u64 start, u64 n)
+{
+	return nvmock_in_window(start, n) || nvmock_in_devmem(start, n);
 }
 
 /* Asks each owner in turn; returns the first answer that is not NVMOCK_MISS. */
@@ -157,7 +193,7 @@ static void *nvmock_lookup(u64 phys, u64 len, bool *real)
 	int rc;
 
 	*real = false;
-	if (!nvmock_in_window(phys, len)) {
+	if (!nvmock_ours(phys, len)) {
 		*real = true;
 		return NULL;
 	}
@@ -546,7 +582,7 @@ struct resource *__wrap___request_region(struct resource *parent, resource_size_
 	struct resource *res;
 	int rc;
 
-	if (parent != &iomem_resource || !nvmock_in_window(start, n))
+	if (parent != &iomem_resource || !nvmock_ours(start, n))
 		return __request_region(parent, start, n, name, flags);
 	rc = nvmock_region(start, n, true);
 	if (rc) {
@@ -572,7 +608,7 @@ EXPORT_SYMBOL_GPL(__wrap___request_region);
 void __wrap___release_region(struct resource *parent, resource_size_t start, resource_size_t n)
 {
 	__release_region(parent, start, n);
-	if (parent == &iomem_resource && nvmock_in_window(start, n))
+	if (parent == &iomem_resource && nvmock_ours(start, n))
 		nvmock_region(start, n, false);
 }
 EXPORT_SYMBOL_GPL(__wrap___release_region);
@@ -669,7 +705,7 @@ void __iomem *__wrap_devm_ioremap(struct device *dev, resource_size_t offset,
 {
 	void __iomem *addr;
 
-	if (!nvmock_in_window(offset, size))
+	if (!nvmock_ours(offset, size))
 		return devm_ioremap(dev, offset, size);
 	addr = __wrap_ioremap(offset, size);
 	if (!addr)
@@ -704,17 +740,78 @@ static void nvmock_pgmap_kill(void *data)
 	kfree(p);
 }
 
+/* The NVMOCK_SPAN_* flags of the owner whose span holds @start; 0 if none does. */
+static u32 nvmock_span_flags(u64 start)
+{
+	struct nvmock_owner *o;
+	u32 flags = 0;
+	int idx;
+
+	idx = srcu_read_lock(&nvmock_srcu);
+	for_each_owner(o) {
+		if (start >= o->span.start && start <= o->span.end) {
+			flags = o->ops->flags;
+			break;
+		}
+	}
+	srcu_read_unlock(&nvmock_srcu, idx);
+	return flags;
+}
+
+static void nvmock_devmem_pgmap_put(void *host)
+{
+	__wrap_memunmap(host);
+}
+
+/*
+ * devm_memremap_pages() of devmem: the owner is asked first (its map of the range, counted
+ * until @dev is unbound, may be refused or failed on purpose), then the real
+ * devm_memremap_pages() creates ZONE_DEVICE pages for the reserved RAM and returns its
+ * direct mapping. The page map's type must agree with how the span is mapped.
+ */
+static void *nvmock_devmem_memremap_pages(struct device *dev, struct dev_pagemap *pgmap)
+{
+	u64 start = pgmap->range.start, len = range_len(&pgmap->range);
+	bool real, uc = nvmock_span_flags(start) & NVMOCK_SPAN_UC;
+	void *host, *addr;
+	int i, rc;
+
+	for (i = 1; i < pgmap->nr_range; i++) {
+		if (!nvmock_in_devmem(pgmap->ranges[i].start, range_len(&pgmap->ranges[i]))) {
+			dev_err(dev, "nvmock: page map range %d is not in the devmem reservation\n", i);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+	if (uc != (pgmap->type == MEMORY_DEVICE_PCI_P2PDMA)) {
+		dev_err(dev, "nvmock: page map type %d on a %s devmem span [%#llx-%#llx]: P2PDMA page maps need an uncached span (NVMOCK_SPAN_UC), others a write-back one\n",
+			pgmap->type, uc ? "uncached" : "write-back", start, start + len - 1);
+		return ERR_PTR(-EINVAL);
+	}
+	host = nvmock_lookup(start, len, &real);
+	if (!host)
+		return ERR_PTR(-ENXIO);
+	/* Added first, so that it runs after the real teardown has dropped the pages. */
+	rc = devm_add_action_or_reset(dev, nvmock_devmem_pgmap_put, host);
+	if (rc)
+		return ERR_PTR(rc);
+	addr = devm_memremap_pages(dev, pgmap);
+	if (IS_ERR(addr))
+		devm_release_action(dev, nvmock_devmem_pgmap_put, host);
+	return addr;
+}
+
 /**
  * __wrap_devm_memremap_pages - devm_memremap_pages() for relinked modules
  * @dev: device whose unbind tears the mapping down
  * @pgmap: the range to map; only its first range is used for owner memory
  *
- * Owner memory is vmalloc'd test memory, which already has ordinary struct pages: no
- * ZONE_DEVICE pages are created for it. The page map's reference count is set up as the
- * real function does (the pmem and device-dax drivers take and drop references on it), and
- * the owner's memory is returned, mapped until @dev is unbound. The relinked drivers'
- * direct-access paths (tools-testing/nvdimm) then hand out the vmalloc pages one page at a
- * time. Ranges outside the window go to the real devm_memremap_pages().
+ * Fake-window owner memory is vmalloc'd test memory, which already has ordinary struct
+ * pages: no ZONE_DEVICE pages are created for it. The page map's reference count is set up
+ * as the real function does (the pmem and device-dax drivers take and drop references on
+ * it), and the owner's memory is returned, mapped until @dev is unbound. The relinked
+ * drivers' direct-access paths (tools-testing/nvdimm) then hand out the vmalloc pages one
+ * page at a time. Devmem ranges get real ZONE_DEVICE pages once their owner agreed
+ * (nvmock_devmem_memremap_pages()). Other ranges go to the real devm_memremap_pages().
  */
 void *__wrap_devm_memremap_pages(struct device *dev, struct dev_pagemap *pgmap)
 {
@@ -724,6 +821,8 @@ void *__wrap_devm_memremap_pages(struct device *dev, struct dev_pagemap *pgmap)
 	void *host;
 	int rc;
 
+	if (nvmock_in_devmem(start, len))
+		return nvmock_devmem_memremap_pages(dev, pgmap);
 	if (!nvmock_in_window(start, len))
 		return devm_memremap_pages(dev, pgmap);
 	host = nvmock_lookup(start, len, &real);
@@ -764,7 +863,7 @@ int __wrap_insert_resource(struct resource *parent, struct resource *res)
 	bool real;
 	void *host;
 
-	if (parent != &iomem_resource || !nvmock_in_window(res->start, resource_size(res)))
+	if (parent != &iomem_resource || !nvmock_ours(res->start, resource_size(res)))
 		return insert_resource(parent, res);
 	host = nvmock_lookup(res->start, resource_size(res), &real);
 	if (!host)
@@ -991,20 +1090,41 @@ int nvmock_iomap_register(struct nvmock_iomap_ops *ops)
 	struct nvmock_owner *o;
 	int rc;
 
+	struct resource *parent = &nvmock_window;
+
 	if (!ops || ops->size != sizeof(*ops) || !ops->name || !ops->span || !ops->map ||
 	    !ops->unmap || !ops->request || !ops->release || !ops->cfg_read || !ops->cfg_write ||
-	    ops->span > resource_size(&nvmock_window))
+	    (ops->flags & ~(NVMOCK_SPAN_DEVMEM | NVMOCK_SPAN_UC)) ||
+	    ((ops->flags & NVMOCK_SPAN_UC) && !(ops->flags & NVMOCK_SPAN_DEVMEM)))
+		return -EINVAL;
+	if (ops->flags & NVMOCK_SPAN_DEVMEM) {
+		if (!nvmock_devmem_parent) {
+			pr_err("%s: no devmem reservation (boot with memmap=SIZE$START and nvmock_iomap.devmem=SIZE@START)\n",
+			       ops->name);
+			return -ENODEV;
+		}
+		parent = nvmock_devmem_parent;
+	}
+	if (parent == &nvmock_window && ops->span > resource_size(parent))
 		return -EINVAL;
 	o = kzalloc(sizeof(*o), GFP_KERNEL);
 	if (!o)
 		return -ENOMEM;
 	o->ops = ops;
 	o->span.name = ops->name;
+	/*
+	 * A devmem span is placed as a typeless resource: for memory, x86's allocator hook
+	 * (arch_remove_reservations()) keeps out of every E820 entry unless the kernel runs with
+	 * pci=no_e820, and the reservation is one. The span is memory once placed.
+	 */
+	o->span.flags = parent == &nvmock_window ? IORESOURCE_MEM : 0;
+	rc = allocate_resource(parent, &o->span, ops->span, parent->start, parent->end,
+			       min_t(u64, roundup_pow_of_two(ops->span), SZ_1G), NULL, NULL);
 	o->span.flags = IORESOURCE_MEM;
-	rc = allocate_resource(&nvmock_window, &o->span, ops->span, nvmock_window.start,
-			       nvmock_window.end, min_t(u64, roundup_pow_of_two(ops->span), SZ_1G),
-			       NULL, NULL);
 	if (rc) {
+		if (parent != &nvmock_window)
+			pr_err("%s: no %#llx bytes free in the devmem reservation %pR\n", ops->name,
+			       ops->span, &nvmock_devmem);
 		kfree(o);
 		return -EBUSY;
 	}
@@ -1055,9 +1175,172 @@ struct resource *nvmock_iomap_span(struct nvmock_iomap_ops *ops)
 }
 EXPORT_SYMBOL_GPL(nvmock_iomap_span);
 
+/**
+ * nvmock_devmem_map - map a range of an owner's devmem span for the owner
+ * @ops: an owner nvmock_iomap_register() accepted with NVMOCK_SPAN_DEVMEM
+ * @phys: first address, in the owner's span
+ * @len: length
+ *
+ * The owner's own kernel mapping of reserved RAM it backs a range with: uncached
+ * (ioremap()) for an NVMOCK_SPAN_UC span, else write-back (memremap()), the type the later
+ * page map of the range uses. NULL when the range is not in the span or cannot be mapped.
+ * Undone with nvmock_devmem_unmap().
+ */
+void *nvmock_devmem_map(const struct nvmock_iomap_ops *ops, u64 phys, u64 len)
+{
+	struct nvmock_owner *o = ops->shim;
+
+	if (!(ops->flags & NVMOCK_SPAN_DEVMEM) || !len || phys < o->span.start ||
+	    phys + len - 1 > o->span.end || phys + len - 1 < phys)
+		return NULL;
+	if (ops->flags & NVMOCK_SPAN_UC)
+		return (__force void *)ioremap(phys, len);
+	return memremap(phys, len, MEMREMAP_WB);
+}
+EXPORT_SYMBOL_GPL(nvmock_devmem_map);
+
+/**
+ * nvmock_devmem_unmap - undo nvmock_devmem_map()
+ * @ops: the owner that mapped @addr
+ * @addr: what nvmock_devmem_map() returned
+ */
+void nvmock_devmem_unmap(const struct nvmock_iomap_ops *ops, void *addr)
+{
+	if (ops->flags & NVMOCK_SPAN_UC)
+		iounmap((void __iomem *)addr);
+	else
+		memunmap(addr);
+}
+EXPORT_SYMBOL_GPL(nvmock_devmem_unmap);
+
+#ifdef CONFIG_ZONE_DEVICE
+/**
+ * nvmock_devmem_page - what the memory map says about an address (for tests)
+ * @phys: a physical address
+ * @page_map: set to the page map the address's struct page belongs to, if it has one and it
+ *	is a ZONE_DEVICE page (pfn_to_page(), page_pgmap()); else NULL
+ * @virt: set to the kernel address of that page (page_address()) plus the offset into it,
+ *	or NULL
+ *
+ * Returns the page map get_dev_pagemap() finds for the address (its reference dropped: the
+ * pointer is for comparison only), or NULL.
+ */
+struct dev_pagemap *nvmock_devmem_page(u64 phys, struct dev_pagemap **page_map, void **virt)
+{
+	unsigned long pfn = PHYS_PFN(phys);
+	struct dev_pagemap *pgmap = get_dev_pagemap(pfn);
+	struct page *page;
+
+	put_dev_pagemap(pgmap);
+	*page_map = NULL;
+	*virt = NULL;
+	if (!pfn_valid(pfn))
+		return pgmap;
+	page = pfn_to_page(pfn);
+	if (is_zone_device_page(page)) {
+		*page_map = page_pgmap(page);
+		*virt = page_address(page) + offset_in_page(phys);
+	}
+	return pgmap;
+}
+EXPORT_SYMBOL_GPL(nvmock_devmem_page);
+#endif
+
+/**
+ * nvmock_devmem_range - the devmem reservation
+ * @start: set to its first address
+ * @size: set to its length
+ *
+ * Returns false (and sets nothing) when the module was loaded without one.
+ */
+bool nvmock_devmem_range(u64 *start, u64 *size)
+{
+	if (!nvmock_devmem_parent)
+		return false;
+	*start = nvmock_devmem.start;
+	*size = resource_size(&nvmock_devmem);
+	return true;
+}
+EXPORT_SYMBOL_GPL(nvmock_devmem_range);
+
+/*
+ * Claims the devmem reservation devmem=SIZE@START names: 2 MiB aligned (memremap_pages()'s
+ * granularity), disjoint from System RAM, reserved in full by the firmware's memory map
+ * (memmap=SIZE$START), and not in use. Loading fails otherwise, with the reason.
+ */
+static int __init nvmock_devmem_init(void)
+{
+	u64 start, size, align;
+	char *p;
+
+	if (!devmem || !*devmem)
+		return 0;
+	if (!IS_ENABLED(CONFIG_ZONE_DEVICE)) {
+		pr_err("devmem=%s: this kernel has no ZONE_DEVICE\n", devmem);
+		return -EINVAL;
+	}
+	size = memparse(devmem, &p);
+	if (*p != '@') {
+		pr_err("devmem=%s: expected SIZE@START (e.g. 1G@0x100000000)\n", devmem);
+		return -EINVAL;
+	}
+	start = memparse(p + 1, &p);
+	if (*p && *p != '\n') {
+		pr_err("devmem=%s: expected SIZE@START (e.g. 1G@0x100000000)\n", devmem);
+		return -EINVAL;
+	}
+#ifdef CONFIG_ZONE_DEVICE
+	align = memremap_compat_align();
+#else
+	align = SZ_2M;
+#endif
+	if (!size || start + size - 1 < start || !IS_ALIGNED(start | size, align)) {
+		pr_err("devmem=%s: start and size must be non-zero multiples of %#llx\n", devmem,
+		       align);
+		return -EINVAL;
+	}
+	if (region_intersects(start, size, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
+	    REGION_DISJOINT) {
+		pr_err("devmem=%s: overlaps System RAM: reserve it with memmap=%#llx$%#llx on the kernel command line\n",
+		       devmem, size, start);
+		return -EINVAL;
+	}
+	if (region_intersects(start, size, IORESOURCE_MEM, IORES_DESC_RESERVED) !=
+	    REGION_INTERSECTS) {
+		pr_err("devmem=%s: not all of it is reserved: boot with memmap=%#llx$%#llx\n",
+		       devmem, size, start);
+		return -EINVAL;
+	}
+	nvmock_devmem.start = start;
+	nvmock_devmem.end = start + size - 1;
+	if (insert_resource(&iomem_resource, &nvmock_devmem)) {
+		pr_err("devmem=%s: the range is in use\n", devmem);
+		return -EBUSY;
+	}
+	nvmock_devmem_parent = &nvmock_devmem;
+	if (nvmock_devmem.child && nvmock_devmem.child->start == nvmock_devmem.start &&
+	    nvmock_devmem.child->end == nvmock_devmem.end)
+		nvmock_devmem_parent = nvmock_devmem.child;
+	pr_info("devmem reservation %pR (spans under %s)\n", &nvmock_devmem,
+		nvmock_devmem_parent->name);
+	return 0;
+}
+
+static void nvmock_devmem_exit(void)
+{
+	/* The firmware's entry, if it is below, goes back where it was. */
+	if (nvmock_devmem_parent)
+		remove_resource(&nvmock_devmem);
+	nvmock_devmem_parent = NULL;
+}
+
 static int __init nvmock_iomap_init(void)
 {
-	int i, rc = -EBUSY;
+	int i, rc = nvmock_devmem_init();
+
+	if (rc)
+		return rc;
+	rc = -EBUSY;
 
 	for (i = 0; i < ARRAY_SIZE(nvmock_window_sizes) && rc; i++) {
 		u64 size = nvmock_window_sizes[i];
@@ -1081,6 +1364,7 @@ static int __init nvmock_iomap_init(void)
 	}
 	if (rc) {
 		pr_err("no free physical address space for the nvmock window\n");
+		nvmock_devmem_exit();
 		return -EBUSY;
 	}
 	pr_info("fake physical window %pR\n", &nvmock_window);
@@ -1091,6 +1375,7 @@ module_init(nvmock_iomap_init);
 #ifndef CONFIG_INDIRECT_IOMEM
 static void __exit nvmock_iomap_exit(void)
 {
+	nvmock_devmem_exit();
 	release_resource(&nvmock_window);
 }
 module_exit(nvmock_iomap_exit);

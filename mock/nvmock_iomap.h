@@ -14,9 +14,22 @@ struct pci_dev;
 /* Returned by an op for an address (or device) the owner does not own. */
 #define NVMOCK_MISS 1
 
+/*
+ * Span flags (struct nvmock_iomap_ops.flags). NVMOCK_SPAN_DEVMEM: the span is carved from
+ * the devmem reservation (guest RAM the kernel left alone, nvmock_iomap.devmem=SIZE@START),
+ * not from the fake window: memremap_pages() gives it real ZONE_DEVICE pages, and the owner
+ * backs its ranges with that memory (nvmock_devmem_map()), not with buffers of its own.
+ * NVMOCK_SPAN_UC: the span's ranges are mapped uncached, as a PCI BAR that the P2PDMA layer
+ * maps (MEMORY_DEVICE_PCI_P2PDMA); without it write-back, as PMEM and device-dax map theirs.
+ * The owner's mapping and the page map must agree (x86's PAT refuses a second type).
+ */
+#define NVMOCK_SPAN_DEVMEM	(1U << 0)
+#define NVMOCK_SPAN_UC		(1U << 1)
+
 /**
  * struct nvmock_iomap_ops - one owner of fake physical memory and emulated PCI devices
  * @size: sizeof(struct nvmock_iomap_ops) as the owner was built; checked at registration
+ * @flags: NVMOCK_SPAN_* (0: a span of the fake window, backed by the owner's buffers)
  * @name: names the owner's span in /proc/iomem; must outlive the registration
  * @span: bytes of fake physical address space the owner wants
  * @ctx: passed back to every op
@@ -41,6 +54,7 @@ struct pci_dev;
  */
 struct nvmock_iomap_ops {
 	u32 size;
+	u32 flags;
 	const char *name;
 	u64 span;
 	void *ctx;
@@ -74,6 +88,9 @@ static inline unsigned long nvmock_host_pfn(const void *host)
 #endif
 void nvmock_iomap_unregister(struct nvmock_iomap_ops *ops);
 struct resource *nvmock_iomap_span(struct nvmock_iomap_ops *ops);
+void *nvmock_devmem_map(const struct nvmock_iomap_ops *ops, u64 phys, u64 len);
+void nvmock_devmem_unmap(const struct nvmock_iomap_ops *ops, void *addr);
+bool nvmock_devmem_range(u64 *start, u64 *size);
 
 #ifdef CONFIG_ACPI
 #include <linux/acpi.h>

@@ -15,7 +15,13 @@
 #   it works here, else TCG) from an initramfs, QEMU-ARGS added to QEMU's. The console goes
 #   to CONSOLE; the init script ends with "nvmock-init: done" on it. Sets $accel (native for
 #   UML, kvm or tcg). NVMOCK_VM_TIMEOUT (seconds, default 900) bounds a TCG run; QEMU-ARGS
-#   may give another -m (the last one counts).
+#   may give another -m (the last one counts; at least 2G plus the devmem reservation).
+#   NVMOCK_DEVMEM (x86_64, default 1G; 0 for none): guest RAM above 4 GiB that the kernel
+#   leaves alone (memmap=SIZE$4G, an E820 "Reserved" range), named to the shim
+#   (nvmock_iomap.devmem=SIZE@4G; pci=no_e820 lets the PCI core place BARs in it): memory
+#   ZONE_DEVICE can give struct pages to (P2PDMA, fsdax, device-dax). The guest gets 2 GiB
+#   of RAM besides; QEMU's q35 puts the rest of -m at 4 GiB once -m exceeds 2.75 GiB, so -m
+#   defaults to 2G plus NVMOCK_DEVMEM.
 
 vm_prepare() {
 	local run=$1 mo=$MODDIR rootfs release ilog m
@@ -55,6 +61,33 @@ vm_boot() {
 		;;
 	x86_64)
 		(cd "$run/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$run/initrd.gz"
+		local devmem=${NVMOCK_DEVMEM:-1G} devmem_mib mem_mib a prev=
+		case "$devmem" in
+		0) devmem_mib=0 ;;
+		[1-9]*G) devmem_mib=$(( ${devmem%G} * 1024 )) ;;
+		[1-9]*M) devmem_mib=${devmem%M} ;;
+		*) die "NVMOCK_DEVMEM=$devmem: give a size in M or G (a multiple of 2M), or 0" ;;
+		esac
+		[ $((devmem_mib % 2)) = 0 ] || die "NVMOCK_DEVMEM=$devmem: not a multiple of 2M"
+		mem_mib=$((2048 + devmem_mib))
+		# A caller's -m (the last one counts) must leave the reservation inside RAM.
+		for a in "$@"; do
+			if [ "$prev" = -m ]; then
+				case "$a" in
+				*G) mem_mib=$(( ${a%G} * 1024 )) ;;
+				*M) mem_mib=${a%M} ;;
+				esac
+			fi
+			prev=$a
+		done
+		if [ "$devmem_mib" != 0 ]; then
+			[ "$mem_mib" -ge $((2048 + devmem_mib)) ] \
+				|| die "QEMU -m ${mem_mib}M leaves no room for NVMOCK_DEVMEM=$devmem above 4 GiB (need $((2048 + devmem_mib))M)"
+			# Single-quoted: the '$' is memmap's (reserve), not the shell's. pci=no_e820: x86's
+			# resource allocator keeps PCI BARs out of every E820 entry (the reservation is
+			# one), and the emulated controllers' CMB and PMR BARs are assigned in it.
+			append="$append memmap=${devmem_mib}M"'$'"0x100000000 nvmock_iomap.devmem=${devmem_mib}M@0x100000000 pci=no_e820"
+		fi
 		qemu() {
 			local limit=$1 acc=$2
 			shift 2
@@ -66,7 +99,7 @@ vm_boot() {
 			# false: KASAN then reports a wild access on any direct-map address
 			# (do_raw_spin_lock in handle_edge_irq), which switches lockdep off.
 			bash -c '"$@"; rc=$?; exit $rc' qemu timeout "$limit" qemu-system-x86_64 -accel "$acc" -machine q35 \
-				-cpu max -smp 2 -m 2G -nographic -no-reboot -kernel "$KBUILD/arch/x86/boot/bzImage" \
+				-cpu max -smp 2 -m "$((2048 + devmem_mib))M" -nographic -no-reboot -kernel "$KBUILD/arch/x86/boot/bzImage" \
 				-initrd "$run/initrd.gz" -append "console=ttyS0 panic=-1 no5lvl rdinit=/init $append" "$@" \
 				</dev/null >"$console" 2>&1 || true
 		}

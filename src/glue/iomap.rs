@@ -37,6 +37,7 @@ pub(crate) mod c_types;
 #[repr(C)]
 struct Ops {
     size: u32,
+    flags: u32,
     name: *const c_char,
     span: u64,
     ctx: *mut c_void,
@@ -51,14 +52,73 @@ struct Ops {
 }
 
 c_types::check_mirror!(Ops => c_types::c::nvmock_iomap_ops {
-    size, name, span, ctx, map, unmap, request, release, cfg_read, cfg_write, base, shim,
+    size, flags, name, span, ctx, map, unmap, request, release, cfg_read, cfg_write, base, shim,
 });
 
 extern "C" {
     fn nvmock_iomap_register(ops: *mut Ops) -> c_int;
     fn nvmock_iomap_unregister(ops: *mut Ops);
     fn nvmock_iomap_span(ops: *mut Ops) -> *mut bindings::resource;
+    fn nvmock_devmem_map(ops: *const Ops, phys: u64, len: u64) -> *mut c_void;
+    fn nvmock_devmem_unmap(ops: *const Ops, addr: *mut c_void);
+    fn nvmock_devmem_range(start: *mut u64, size: *mut u64) -> bool;
 }
+
+/// `NVMOCK_SPAN_DEVMEM` (mock/nvmock_iomap.h): the span is carved from the devmem reservation.
+const SPAN_DEVMEM: u32 = 1 << 0;
+/// `NVMOCK_SPAN_UC`: the span's ranges are mapped uncached.
+const SPAN_UC: u32 = 1 << 1;
+
+/// How an owner's span of the devmem reservation (reserved guest RAM, which gets real
+/// ZONE_DEVICE pages) is mapped: as the page map that will cover it maps it (x86's PAT
+/// refuses two types for one range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DevMemKind {
+    /// Write-back: PMEM (fsdax), device-dax and generic page maps.
+    #[cfg_attr(
+        not(CONFIG_X86),
+        allow(dead_code, reason = "only x86_64's suite (UML has no devmem)")
+    )]
+    WriteBack,
+    /// Uncached: a PCI BAR the P2PDMA layer maps (`MEMORY_DEVICE_PCI_P2PDMA`).
+    Uncached,
+}
+
+/// The devmem reservation the shim was loaded with (first address, length), if any.
+pub(crate) fn devmem_range() -> Option<(Phys, u64)> {
+    let (mut start, mut size) = (0, 0);
+    // SAFETY: both out pointers are valid for writes.
+    unsafe { nvmock_devmem_range(&mut start, &mut size) }.then_some((start, size))
+}
+
+/// A range's memory: a buffer of the owner's, or (devmem spans) the owner's mapping of
+/// reserved RAM.
+enum Buf {
+    /// Held only to be freed with the range.
+    Mem(#[allow(dead_code)] KVVec<u8>),
+    Dev(DevMap),
+}
+
+/// The owner's mapping of `len` bytes of reserved RAM, unmapped when dropped.
+///
+/// # Invariants
+///
+/// `addr` was returned by `nvmock_devmem_map(ops, ..)`, and `ops` (the owner's, which only
+/// drops its buffers while it lives) outlives this.
+struct DevMap {
+    ops: *const Ops,
+    addr: *mut u8,
+}
+
+impl Drop for DevMap {
+    fn drop(&mut self) {
+        // SAFETY: mapped by `nvmock_devmem_map` for `ops` (type invariant), unmapped once.
+        unsafe { nvmock_devmem_unmap(self.ops, self.addr.cast()) };
+    }
+}
+
+// SAFETY: a kernel mapping may be dropped from any thread.
+unsafe impl Send for DevMap {}
 
 /// A range of test memory, as handed to the test that added it.
 #[derive(Clone, Copy, Debug)]
@@ -103,7 +163,7 @@ struct State {
     reg: Registry<RANGES>,
     inject: Inject,
     /// Buffers, indexed like the registry's slots.
-    bufs: KVec<Option<KVVec<u8>>>,
+    bufs: KVec<Option<Buf>>,
     /// PCI devices this owner answers for.
     pci: KVec<(usize, PciState)>,
     /// Buffers freed since creation (for tests: deferred frees happen at the last unmap).
@@ -144,6 +204,26 @@ fn errno(e: RangeError) -> c_int {
 impl IoMock {
     /// Creates an owner named `name` with a span of `span` bytes of fake physical space.
     pub(crate) fn new(name: &'static CStr, span: u64) -> Result<Pin<KBox<Self>>> {
+        Self::with_flags(name, span, 0)
+    }
+
+    /// Creates an owner named `name` with a span of `span` bytes of the devmem reservation,
+    /// mapped as `kind` says: its ranges are reserved RAM that `memremap_pages()` gives real
+    /// ZONE_DEVICE pages. `ENODEV` (with a line in the log) without a reservation, `EBUSY`
+    /// when it has no room.
+    pub(crate) fn new_devmem(
+        name: &'static CStr,
+        span: u64,
+        kind: DevMemKind,
+    ) -> Result<Pin<KBox<Self>>> {
+        let uc = match kind {
+            DevMemKind::WriteBack => 0,
+            DevMemKind::Uncached => SPAN_UC,
+        };
+        Self::with_flags(name, span, SPAN_DEVMEM | uc)
+    }
+
+    fn with_flags(name: &'static CStr, span: u64, flags: u32) -> Result<Pin<KBox<Self>>> {
         let mut bufs = KVec::with_capacity(RANGES, GFP_KERNEL)?;
         for _ in 0..RANGES {
             bufs.push(None, GFP_KERNEL)?;
@@ -163,6 +243,7 @@ impl IoMock {
                     unsafe {
                         p.write(Ops {
                             size: core::mem::size_of::<Ops>() as u32,
+                            flags,
                             name: name.as_char_ptr(),
                             span,
                             ctx: core::ptr::null_mut(),
@@ -205,7 +286,31 @@ impl IoMock {
         self.state.lock().reg.span()
     }
 
+    /// Whether the span is carved from the devmem reservation.
+    pub(crate) fn is_devmem(&self) -> bool {
+        // SAFETY: `flags` is only written before registration.
+        unsafe { (*self.ops.get()).flags & SPAN_DEVMEM != 0 }
+    }
+
+    /// Maps `len` bytes of reserved RAM at `phys` for a range of a devmem span, filled with
+    /// `fill`.
+    fn devmem_buf(&self, phys: Phys, len: usize, fill: u8) -> Result<Buf> {
+        let ops = self.ops.get().cast_const();
+        // SAFETY: registered (type invariant); the shim checks the range against the span.
+        let addr = unsafe { nvmock_devmem_map(ops, phys, len as u64) }.cast::<u8>();
+        if addr.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `addr` maps `len` bytes of RAM nothing else uses (the span is ours).
+        unsafe { core::ptr::write_bytes(addr, fill, len) };
+        // INVARIANT: just mapped for `ops`.
+        Ok(Buf::Dev(DevMap { ops, addr }))
+    }
+
     fn place(&self, phys: Option<Phys>, len: usize, fill: u8) -> Result<Region> {
+        if self.is_devmem() {
+            return self.place_devmem(phys, len, fill);
+        }
         let mut buf = KVVec::from_elem(fill, len, GFP_KERNEL)?;
         let host = buf.as_mut_ptr();
         let mut st = self.state.lock();
@@ -216,6 +321,39 @@ impl IoMock {
                 .alloc(len as u64, kernel::page::PAGE_SIZE as u64, host as usize),
         };
         let (handle, phys) = res.map_err(|e| Error::from_errno(errno(e)))?;
+        st.bufs[handle.index()] = Some(Buf::Mem(buf));
+        Ok(Region {
+            handle,
+            phys,
+            len,
+            host,
+        })
+    }
+
+    /// [`IoMock::place`] in a devmem span: the address is chosen first (2 MiB aligned, the
+    /// granularity of `memremap_pages()`), then the reserved RAM there is mapped and
+    /// registered.
+    fn place_devmem(&self, phys: Option<Phys>, len: usize, fill: u8) -> Result<Region> {
+        const ALIGN: u64 = 2 << 20;
+        let mut st = self.state.lock();
+        // A trial registration checks the range or finds a hole (host address 0: no buffer
+        // is there) before the memory is touched; the lock is held until the real one, so
+        // nothing sees it.
+        let trial = match phys {
+            Some(p) => st.reg.insert(p, len as u64, 0).map(|h| (h, p)),
+            None => st.reg.alloc(len as u64, ALIGN, 0),
+        };
+        let (h, phys) = trial.map_err(|e| Error::from_errno(errno(e)))?;
+        st.reg.remove(h).map_err(|e| Error::from_errno(errno(e)))?;
+        let buf = self.devmem_buf(phys, len, fill)?;
+        let Buf::Dev(ref d) = buf else {
+            return Err(EINVAL);
+        };
+        let host = d.addr;
+        let handle = st
+            .reg
+            .insert(phys, len as u64, host as usize)
+            .map_err(|e| Error::from_errno(errno(e)))?;
         st.bufs[handle.index()] = Some(buf);
         Ok(Region {
             handle,
@@ -290,6 +428,11 @@ impl IoMock {
 #[pinned_drop]
 impl PinnedDrop for IoMock {
     fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `shim` is only written by the shim's registration.
+        if unsafe { (*self.ops.get()).shim }.is_null() {
+            // Registration failed (`new` returns the error): nothing to undo.
+            return;
+        }
         // SAFETY: registered in `new` (type invariant); `unregister` waits for every callback
         // to return, after which the shim no longer uses `ops` or `self`.
         unsafe { nvmock_iomap_unregister(self.ops.get()) };
