@@ -52,6 +52,8 @@ mod kunit {
     mod model;
     #[path = "nvme.rs"]
     pub(crate) mod nvme;
+    #[path = "nvme_cmb.rs"]
+    mod nvme_cmb;
     #[path = "nvme_fault.rs"]
     mod nvme_fault;
     #[path = "nvme_io.rs"]

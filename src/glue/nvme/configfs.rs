@@ -14,6 +14,11 @@
 //! cd /sys/kernel/config/nvmock_nvme/slow0
 //! echo simple > timing; echo 200000 > read_latency; echo 200000 > write_latency
 //! echo 1 > power; cat /sys/kernel/debug/nvmock_nvme<instance>/timing   # the counters
+//!
+//! mkdir /sys/kernel/config/nvmock_nvme/p2p0       # x86_64: a 16 MiB CMB (BAR 2), 8 MiB PMR
+//! cd /sys/kernel/config/nvmock_nvme/p2p0          # (BAR 4), both in the devmem reservation
+//! echo 16 > cmb_mib; echo 8 > pmr_mib; echo 1 > power   # the driver publishes the CMB:
+//! cat /sys/bus/pci/devices/<bdf>/p2pmem/size      # 16777216
 //! ```
 //!
 //! `timing` is `none` (the default), `simple`, `nand`, or a preset (`optane-like`,
@@ -31,6 +36,7 @@
 use crate::glue::nvme::dev::{NvmeDev, Profile};
 use crate::glue::nvme::instance::Instance;
 use kernel::{
+    alloc::KVVec,
     configfs::{self, AttributeOperations},
     configfs_attrs,
     fmt::Write as _,
@@ -72,7 +78,8 @@ impl AttributeOperations<0> for Controllers {
             "power,lba_size,ns_mib,io_queues,queue_entries,mdts,serial,namespaces,vendor_id,device_id,\
              timing,read_latency,write_latency,read_bw,write_bw,slots,\
              channels,luns,planes,page_size,pages_per_block,op_percent,tr_4k,tr_page,read_jitter,\
-             tprog,tbers,channel_bw,pcie_bw,fw_read_4k,fw_read,fw_wbuf0,fw_wbuf1,wb_size,seed\n",
+             tprog,tbers,channel_bw,pcie_bw,fw_read_4k,fw_read,fw_wbuf0,fw_wbuf1,wb_size,seed,\
+             cmb_mib,pmr_mib\n",
         )?;
         Ok(w.bytes_written())
     }
@@ -125,6 +132,8 @@ impl configfs::GroupOperations for Controllers {
                 fw_wbuf1: 42,
                 wb_size: 43,
                 seed: 44,
+                cmb_mib: 50,
+                pmr_mib: 51,
             ],
         };
         let instance = Instance::alloc()?;
@@ -136,6 +145,7 @@ impl configfs::GroupOperations for Controllers {
                     profile: Profile::default(),
                     instance,
                     dev: None,
+                    pmr: None,
                 }),
             }),
         ))
@@ -155,6 +165,9 @@ struct Inner {
     /// the same across power cycles.
     instance: Instance,
     dev: Option<NvmeDev>,
+    /// The PMR's contents while the controller is off: a PMR is persistent, so power-off
+    /// saves them and power-on (with a PMR of the same size) puts them back.
+    pmr: Option<KVVec<u8>>,
 }
 
 fn parse<T: core::str::FromStr>(page: &[u8]) -> Result<T> {
@@ -179,8 +192,21 @@ impl AttributeOperations<0> for ControllerDir {
         let on = kstrtobool_bytes(page)?;
         let mut g = this.inner.lock();
         match (g.dev.is_some(), on) {
-            (false, true) => g.dev = Some(NvmeDev::new(&g.profile, g.instance)?),
-            (true, false) => drop(g.dev.take()),
+            (false, true) => {
+                let dev = NvmeDev::new(&g.profile, g.instance)?;
+                if let Some(saved) = g.pmr.take() {
+                    // A PMR of another size starts empty, as the new BAR is a new PMR.
+                    if let Err(e) = dev.pmr_restore(&saved) {
+                        pr_info!("nvmock_nvme: PMR contents not restored: {:?}\n", e);
+                    }
+                }
+                g.dev = Some(dev);
+            }
+            (true, false) => {
+                let saved = g.dev.as_ref().map(|d| d.pmr_save()).transpose()?.flatten();
+                g.pmr = saved;
+                drop(g.dev.take());
+            }
             (true, true) | (false, false) => {}
         }
         Ok(())
@@ -261,6 +287,11 @@ profile_attr!(
     parse_pci_id,
     show_pci_id
 );
+
+// The CMB and PMR (x86_64, in the devmem reservation): sizes in MiB, 0 for none; the rules
+// (a multiple of 2; a power of two from 2) are checked again, with the reason, at power-on.
+profile_attr!(50, cmb_mib, u32, |v| v % 2 == 0 && v <= 1 << 14);
+profile_attr!(51, pmr_mib, u32, |v| v == 0 || (v >= 2 && v <= 1 << 14 && v.is_power_of_two()));
 
 #[vtable]
 impl AttributeOperations<6> for ControllerDir {

@@ -29,10 +29,12 @@
 //! time: the poller sleeps on an hrtimer until the timer's resolution before it, then polls
 //! until it ([`timer_resolution_ns`]).
 
-use crate::glue::iomap::{IoMock, Region};
+use crate::glue::iomap::{DevMemKind, IoMock, Region};
+use crate::glue::nvme::devmem::DevMemRegs;
+use crate::model::nvme::pmr::TimeUnit;
 use crate::model::nvme::{
-    function, Backing, BackingError, Bar, Config, Controller, HostMemory, MemError,
-    NamespaceConfig, Params, Shadow, State, MAX_NAMESPACES,
+    function, Backing, BackingError, Bar, Cmb, CmbConfig, Config, Controller, HostMemory, MemError,
+    NamespaceConfig, Params, Pmr, PmrConfig, Shadow, State, MAX_NAMESPACES,
 };
 use crate::model::pcicfg::ConfigSpace;
 use crate::glue::nvme::instance::Instance;
@@ -103,6 +105,14 @@ pub(crate) struct Profile {
     pub(crate) msix_vectors: u16,
     /// The timing model and its parameters (`none` by default).
     pub(crate) timing: TimingProfile,
+    /// Controller Memory Buffer in MiB (0: none): a multiple of 2 (Linux only registers a CMB
+    /// of whole 2 MiB sections), all of BAR 2 rounded up to a power of two. Submission
+    /// queues, PRP lists and read and write data may be placed in it (CMBSZ SQS, LISTS, RDS,
+    /// WDS), so Linux publishes it as P2P memory. Needs the devmem reservation (x86_64).
+    pub(crate) cmb_mib: u32,
+    /// Persistent Memory Region in MiB (0: none): a power of two of at least 2, all of BAR 4.
+    /// Needs the devmem reservation (x86_64).
+    pub(crate) pmr_mib: u32,
 }
 
 impl Default for Profile {
@@ -118,7 +128,92 @@ impl Default for Profile {
             device_id: 0x00f0,
             msix_vectors: DEFAULT_MSIX_VECTORS,
             timing: TimingProfile::default(),
+            cmb_mib: 0,
+            pmr_mib: 0,
         }
+    }
+}
+
+/// The CMB and PMR of a profile, validated, with the sizes of their BARs.
+#[derive(Clone, Copy)]
+struct DevMemConfig {
+    cmb: Option<(Cmb, u64)>,
+    pmr: Option<(Pmr, u64)>,
+}
+
+impl DevMemConfig {
+    /// Bytes of the devmem reservation both BARs take.
+    fn span(&self) -> u64 {
+        self.cmb.map_or(0, |c| c.1) + self.pmr.map_or(0, |p| p.1)
+    }
+}
+
+impl Profile {
+    /// Validates the CMB and PMR of controller `instance`'s profile.
+    fn devmem(&self, instance: Instance) -> Result<DevMemConfig> {
+        let n = instance.number();
+        let mut d = DevMemConfig {
+            cmb: None,
+            pmr: None,
+        };
+        if self.cmb_mib != 0 {
+            if self.cmb_mib % 2 != 0 || self.cmb_mib > 1 << 14 {
+                pr_err!(
+                    "nvme profile {}: cmb_mib={} must be a multiple of 2 (Linux maps a CMB in 2 MiB sections), at most 16384\n",
+                    n,
+                    self.cmb_mib
+                );
+                return Err(EINVAL);
+            }
+            let size = u64::from(self.cmb_mib) << 20;
+            let bar_size = size.next_power_of_two();
+            let cmb = Cmb::new(&CmbConfig {
+                bir: 2,
+                bar_size,
+                offset: 0,
+                size,
+                sqs: true,
+                cqs: false,
+                lists: true,
+                rds: true,
+                wds: true,
+            })
+            .map_err(|e| {
+                pr_err!("nvme profile {}: cmb_mib={}: {:?}\n", n, self.cmb_mib, e);
+                EINVAL
+            })?;
+            d.cmb = Some((cmb, bar_size));
+        }
+        if self.pmr_mib != 0 {
+            if self.pmr_mib < 2 || !self.pmr_mib.is_power_of_two() || self.pmr_mib > 1 << 14 {
+                pr_err!(
+                    "nvme profile {}: pmr_mib={} must be a power of two from 2 to 16384 (the PMR is all of its BAR)\n",
+                    n,
+                    self.pmr_mib
+                );
+                return Err(EINVAL);
+            }
+            let size = u64::from(self.pmr_mib) << 20;
+            let pmr = Pmr::new(&PmrConfig {
+                bir: 4,
+                size,
+                rds: true,
+                wds: true,
+                cmss: true,
+                timeout: 1,
+                time_unit: TimeUnit::HalfSeconds,
+                write_barrier: 1,
+                elasticity: (2, 1),
+                read_bypass: false,
+                throughput: (0, 0),
+            })
+            .map_err(|e| {
+                pr_err!("nvme profile {}: pmr_mib={}: {:?}\n", n, self.pmr_mib, e);
+                EINVAL
+            })?;
+            d.pmr = Some((pmr, size));
+        }
+        Ok(d)
     }
 }
 
@@ -232,8 +327,38 @@ impl Bar for BarMem {
     }
 }
 
-/// Host memory as the device reaches it by DMA.
-struct Dma(*mut bindings::device);
+/// Host memory as the device reaches it by DMA, and the memory of its CMB and PMR (the
+/// owner's mappings of their BARs: see [`crate::glue::nvme::devmem`]).
+struct Dma(*mut bindings::device, Option<DevMemBuf>, Option<DevMemBuf>);
+
+/// A BAR's memory as the controller reaches it.
+///
+/// # Invariants
+///
+/// `ptr` is `len` bytes of an [`IoMock`] range that stays registered while the engine runs
+/// (it is removed in [`Shared`]'s drop, after the poller has stopped).
+#[derive(Clone, Copy)]
+struct DevMemBuf {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl DevMemBuf {
+    fn of(r: &Option<Region>) -> Option<Self> {
+        // INVARIANT: the range lives as long as `Shared`, which holds it.
+        r.as_ref().map(|r| DevMemBuf {
+            ptr: r.host,
+            len: r.len,
+        })
+    }
+
+    fn bytes<'a>(b: Option<Self>) -> Option<&'a mut [u8]> {
+        // SAFETY: `ptr` is `len` bytes while the engine runs (type invariant); the engine's
+        // lock serialises the controller's accesses. The host reaches the same bytes through
+        // the BAR concurrently, as it does a real device's memory.
+        b.map(|b| unsafe { core::slice::from_raw_parts_mut(b.ptr, b.len) })
+    }
+}
 
 impl Dma {
     fn ptr(&self, addr: u64, len: usize) -> Result<*mut u8, MemError> {
@@ -248,6 +373,14 @@ impl Dma {
 }
 
 impl HostMemory for Dma {
+    fn cmb(&mut self) -> Option<&mut [u8]> {
+        DevMemBuf::bytes(self.1)
+    }
+
+    fn pmr(&mut self) -> Option<&mut [u8]> {
+        DevMemBuf::bytes(self.2)
+    }
+
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         if buf.is_empty() {
             return Ok(());
@@ -316,6 +449,8 @@ struct Engine {
     clock: Instant<Monotonic>,
     /// The timing model, the controller's nanosecond clock and the timing counters.
     timing: EngineTiming,
+    /// The CMB and PMR registers in BAR0's buffer.
+    devmem_regs: DevMemRegs,
 }
 
 /// Faults a test asks for; the poller applies them.
@@ -357,6 +492,11 @@ struct Shared {
     faults: Faults,
     region: Region,
     iomock: Pin<KBox<IoMock>>,
+    /// BAR 2 (the CMB's) and BAR 4 (the PMR's), ranges of `devmem`.
+    cmb_mem: Option<Region>,
+    pmr_mem: Option<Region>,
+    /// The owner of the devmem span the CMB and PMR BARs are in, if there are any.
+    devmem: Option<Pin<KBox<IoMock>>>,
 }
 
 // SAFETY: the raw pointers are to objects usable from any thread (a PCI device, the BAR
@@ -370,6 +510,13 @@ impl PinnedDrop for Shared {
     fn drop(self: Pin<&mut Self>) {
         if let Err(e) = self.iomock.remove(&self.region) {
             pr_err!("nvme: removing BAR0 failed: {:?}\n", e);
+        }
+        if let Some(m) = &self.devmem {
+            for r in [&self.cmb_mem, &self.pmr_mem].into_iter().flatten() {
+                if let Err(e) = m.remove(r) {
+                    pr_err!("nvme: removing a CMB/PMR BAR failed: {:?}\n", e);
+                }
+            }
         }
     }
 }
@@ -388,6 +535,7 @@ impl Shared {
                 gone,
                 clock,
                 timing,
+                devmem_regs,
             } = &mut *guard;
             if *gone {
                 return (false, None);
@@ -400,6 +548,7 @@ impl Shared {
                 *clock = Instant::now();
             }
             let pulled = shadow.pull(&self.bar, ctrl);
+            let devmem_pulled = devmem_regs.pull(&self.bar, ctrl);
             let (mut p, mut raised) = (Default::default(), Raised::default());
             let was_ready = ctrl.state() == State::Ready;
             // DMA goes through the function as the PCI core has it now; while it is removed
@@ -412,7 +561,11 @@ impl Shared {
             let now = timing.now();
             if let (Some(f), true) = (&function, master && ctrl.has_work(now)) {
                 // SAFETY: `f` holds a reference to the live device.
-                let mut dma = Dma(unsafe { &raw mut (*f.as_ptr()).dev });
+                let mut dma = Dma(
+                    unsafe { &raw mut (*f.as_ptr()).dev },
+                    DevMemBuf::of(&self.cmb_mem),
+                    DevMemBuf::of(&self.pmr_mem),
+                );
                 let withhold = &self.faults.withhold_io;
                 p = timing.process(ctrl, &mut dma, store, &mut raised, withhold, now, BUDGET);
             }
@@ -420,6 +573,7 @@ impl Shared {
                 self.stats.enables.fetch_add(1, Ordering::Relaxed);
             }
             shadow.push(&self.bar, ctrl);
+            devmem_regs.push(&self.bar, ctrl);
             let p: crate::model::nvme::Progress = p;
             // How long until the earliest held completion is due, if one is.
             let next_due = p
@@ -427,7 +581,7 @@ impl Shared {
                 .or_else(|| ctrl.next_due(now))
                 .map(|due| due.saturating_sub(now));
             (
-                pulled.any() || p.fetched != 0 || p.completed != 0 || p.more,
+                pulled.any() || devmem_pulled != 0 || p.fetched != 0 || p.completed != 0 || p.more,
                 p.fetched,
                 raised,
                 next_due,
@@ -547,8 +701,24 @@ impl NvmeDev {
     /// Creates controller `instance` as `profile` describes it and adds it to the PCI core.
     pub(crate) fn new(profile: &Profile, instance: Instance) -> Result<Self> {
         let params = profile.params(instance)?;
+        let dm = profile.devmem(instance)?;
         let bar_size = Ctrl::bar_size();
         let iomock = IoMock::new(c_str!("nvmock nvme"), bar_size)?;
+        // The CMB's and PMR's BARs: a span of reserved RAM, offered to the PCI core as the
+        // bridge's prefetchable window (uncached, as the P2PDMA layer maps a BAR).
+        let devmem = match dm.span() {
+            0 => None,
+            span => Some(
+                IoMock::new_devmem(c_str!("nvmock nvme devmem"), span, DevMemKind::Uncached)
+                    .inspect_err(|_| {
+                        pr_err!(
+                            "nvme profile {}: cmb_mib/pmr_mib need {} MiB of the devmem reservation (x86_64: NVMOCK_DEVMEM, see README)\n",
+                            instance.number(),
+                            span >> 20
+                        )
+                    })?,
+            ),
+        };
 
         let mut cfg = KBox::<ConfigSpace>::new_uninit(GFP_KERNEL)?;
         let layout = match profile.msix_vectors {
@@ -562,6 +732,12 @@ impl NvmeDev {
                 if let Some(l) = &layout {
                     msix_cap = Some(function::add_msix(cs, l)?);
                 }
+                if let Some((c, size)) = dm.cmb {
+                    function::add_memory_bar(cs, c.bir(), size)?;
+                }
+                if let Some((p, size)) = dm.pmr {
+                    function::add_memory_bar(cs, p.bir(), size)?;
+                }
                 Ok(())
             })
             .map_err(|_| EINVAL)?;
@@ -571,7 +747,13 @@ impl NvmeDev {
         let mut ctrl = KBox::<Ctrl>::new_uninit(GFP_KERNEL)?;
         Ctrl::init_in_place(&mut ctrl, params).map_err(|_| EINVAL)?;
         // SAFETY: initialised by `init_in_place`.
-        let ctrl = unsafe { ctrl.assume_init() };
+        let mut ctrl = unsafe { ctrl.assume_init() };
+        if let Some((c, _)) = dm.cmb {
+            ctrl.set_cmb(c).map_err(|_| EINVAL)?;
+        }
+        if let Some((p, _)) = dm.pmr {
+            ctrl.set_pmr(p).map_err(|_| EINVAL)?;
+        }
         let timing = EngineTiming::new(&profile.timing, &params, instance.number())?;
 
         let mut namespaces = KVec::new();
@@ -585,7 +767,30 @@ impl NvmeDev {
         let mut shadow = Shadow::new();
         let mut region = None;
         let mut msix = None;
-        let host = PciHost::new(cfg, iomock.span_resource(), irq.irq(), |pdev| {
+        let (mut cmb_mem, mut pmr_mem) = (None, None);
+        let pref_window = devmem.as_ref().map(|m| m.span_resource());
+        let host = PciHost::new(cfg, iomock.span_resource(), pref_window, irq.irq(), |pdev| {
+            // The CMB's and PMR's BARs, assigned in the devmem window: their memory.
+            if let Some(m) = &devmem {
+                for (bir, want, mem) in [
+                    (2, dm.cmb.map(|c| c.1), &mut cmb_mem),
+                    (4, dm.pmr.map(|p| p.1), &mut pmr_mem),
+                ] {
+                    let Some(want) = want else { continue };
+                    let (start, len) = pdev_bar(pdev, bir).ok_or_else(|| {
+                        pr_err!(
+                            "nvme: BAR {} ({} MiB) was not assigned (x86_64 places it in the devmem reservation: boot with pci=no_e820)\n",
+                            bir,
+                            want >> 20
+                        );
+                        ENXIO
+                    })?;
+                    if len != want {
+                        return Err(EINVAL);
+                    }
+                    *mem = Some(m.add_at(start, len as usize, 0)?);
+                }
+            }
             let (start, len) = pdev_bar(pdev, 0).ok_or(ENXIO)?;
             if len != bar_size {
                 return Err(EINVAL);
@@ -597,8 +802,10 @@ impl NvmeDev {
                 ptr: r.host,
                 len: r.len,
             };
-            // The driver's first reads must see CAP, VS and CSTS.
+            // The driver's first reads must see CAP, VS and CSTS (and the CMB and PMR
+            // registers).
             shadow.reset(&bar, len, &ctrl);
+            DevMemRegs::default().push(&bar, &ctrl);
             // The MSI-X table as after a function reset: every entry masked.
             if let (Some(cap), Some(l)) = (msix_cap, layout) {
                 msix = Some((cap, Interrupts::reset_msix(l, &bar)));
@@ -617,6 +824,7 @@ impl NvmeDev {
                     gone: false,
                     clock: Instant::now(),
                     timing,
+                    devmem_regs: DevMemRegs::default(),
                 }),
                 bar: BarMem {
                     ptr: region.host,
@@ -628,6 +836,9 @@ impl NvmeDev {
                 faults: Faults::default(),
                 region,
                 iomock,
+                cmb_mem,
+                pmr_mem,
+                devmem,
             }),
             GFP_KERNEL,
         );
@@ -673,6 +884,46 @@ impl NvmeDev {
     pub(crate) fn read_medium(&self, nsid: u32, offset: u64, buf: &mut [u8]) -> Result {
         let mut e = self.shared.engine.lock();
         e.store.read(nsid, offset, buf).map_err(|_| EINVAL)
+    }
+
+    /// BAR 2's memory, the CMB's (first address, the owner's mapping, length), if the
+    /// profile has a CMB.
+    #[cfg_attr(not(CONFIG_X86), allow(dead_code, reason = "only x86_64's suite (UML has no devmem)"))]
+    pub(crate) fn cmb_mem(&self) -> Option<(u64, *mut u8, usize)> {
+        self.shared.cmb_mem.as_ref().map(|r| (r.phys, r.host, r.len))
+    }
+
+    /// BAR 4's memory, the PMR's, as for [`NvmeDev::cmb_mem`].
+    #[cfg_attr(not(CONFIG_X86), allow(dead_code, reason = "only x86_64's suite (UML has no devmem)"))]
+    pub(crate) fn pmr_mem(&self) -> Option<(u64, *mut u8, usize)> {
+        self.shared.pmr_mem.as_ref().map(|r| (r.phys, r.host, r.len))
+    }
+
+    /// A copy of the PMR's contents (`None` without a PMR), for a power cycle to keep: the
+    /// controller is held off while copying.
+    pub(crate) fn pmr_save(&self) -> Result<Option<KVVec<u8>>> {
+        let Some(r) = &self.shared.pmr_mem else {
+            return Ok(None);
+        };
+        let mut v = KVVec::from_elem(0u8, r.len, GFP_KERNEL)?;
+        let _engine = self.shared.engine.lock();
+        // SAFETY: `r.host` is `r.len` bytes while the range is registered (as long as
+        // `self`); the engine's lock keeps the controller from writing it meanwhile.
+        unsafe { core::ptr::copy_nonoverlapping(r.host, v.as_mut_ptr(), r.len) };
+        Ok(Some(v))
+    }
+
+    /// Puts saved PMR contents back (at power-on, before the host uses the PMR). `ENODEV`
+    /// without a PMR, `EINVAL` when the sizes differ.
+    pub(crate) fn pmr_restore(&self, data: &[u8]) -> Result {
+        let r = self.shared.pmr_mem.as_ref().ok_or(ENODEV)?;
+        if data.len() != r.len {
+            return Err(EINVAL);
+        }
+        let _engine = self.shared.engine.lock();
+        // SAFETY: as in `pmr_save`.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), r.host, r.len) };
+        Ok(())
     }
 
     /// Counters.

@@ -5,6 +5,7 @@
 
 pub(crate) mod configfs;
 pub(crate) mod dev;
+pub(crate) mod devmem;
 pub(crate) mod instance;
 pub(crate) mod interrupt;
 pub(crate) mod pci_host;

@@ -392,7 +392,9 @@ unsafe impl Sync for PciHost {}
 
 impl PciHost {
     /// Creates a root bus whose memory window is `window` (a free, non-busy resource in
-    /// iomem_resource that outlives the bus), scans function 00.0 with configuration space
+    /// iomem_resource that outlives the bus) and, if given, whose 64-bit prefetchable window
+    /// is `pref_window` (the same kind of resource: the CMB's and PMR's BARs go there, in
+    /// reserved RAM: see [`crate::glue::nvme::devmem`]), scans function 00.0 with configuration space
     /// `cfg`, assigns its BARs and gives it (and every rescan of it) interrupt `irq`.
     /// `before_add` runs with the device
     /// scanned and assigned, before drivers may bind: it sets up what the BARs' addresses
@@ -400,6 +402,7 @@ impl PciHost {
     pub(crate) fn new(
         cfg: KBox<ConfigSpace>,
         window: *mut bindings::resource,
+        pref_window: Option<*mut bindings::resource>,
         irq: u32,
         before_add: impl FnOnce(*mut bindings::pci_dev) -> Result,
     ) -> Result<Self> {
@@ -504,6 +507,7 @@ impl PciHost {
         let raw = Arc::into_raw(data.clone()).cast_mut();
         // SAFETY: `bridge` is a fresh, unregistered bridge we own. From here on, freeing it
         // (pci_free_host_bridge) releases `raw` and the domain through the release callback.
+        // `pref_window`, like `window`, is a live resource no bus uses yet.
         unsafe {
             (*bridge).sysdata = raw.cast::<c_void>();
             (*bridge).busnr = busnr;
@@ -514,6 +518,12 @@ impl PciHost {
             (*bridge).ops = (&OPS.0 as *const bindings::pci_ops).cast_mut();
             bindings::pci_set_host_bridge_release(bridge, Some(release_bridge), raw.cast());
             bindings::pci_add_resource(&mut (*bridge).windows, window);
+            if let Some(w) = pref_window {
+                // The PCI core puts prefetchable BARs in a prefetchable window first, and
+                // never a non-prefetchable one (BAR0) there.
+                (*w).flags |= (bindings::IORESOURCE_PREFETCH | bindings::IORESOURCE_MEM_64) as kernel::ffi::c_ulong;
+                bindings::pci_add_resource(&mut (*bridge).windows, w);
+            }
             bindings::pci_add_resource(&mut (*bridge).windows, data.busn.get());
         }
         #[cfg(CONFIG_PCI_MSI)]
