@@ -23,6 +23,8 @@ export PATH=/nvmock/bin:/usr/sbin:/usr/bin:/sbin:/bin
 . /nvmock/configfs.sh
 # shellcheck source=nvdimm.sh
 . /nvmock/nvdimm.sh
+# shellcheck source=zoned.sh
+. /nvmock/zoned.sh
 # shellcheck source=emuctl.sh
 . /nvmock/emuctl.sh
 # shellcheck source=faults.sh
@@ -69,8 +71,6 @@ if area_runs configfs; then
 	configfs_check
 	phase configfs
 fi
-# The NVDIMM area (x86_64, the only arch with ACPI NFIT) also loads the NVDIMM KUnit suites.
-if area_runs nvdimm; then
 # Each on a controller of its own, made through nvmock's configfs.
 for a in faults nvmet pci; do
 	if area_runs $a; then
@@ -78,6 +78,12 @@ for a in faults nvmet pci; do
 		phase $a
 	fi
 done
+if area_runs zoned; then
+	zoned_check
+	phase zoned
+fi
+# The NVDIMM area (x86_64, the only arch with ACPI NFIT) also loads the NVDIMM KUnit suites.
+if area_runs nvdimm; then
 	nvdimm_check
 	phase nvdimm
 fi

@@ -66,6 +66,8 @@ mod kunit {
     mod nvme_pci;
     #[path = "nvme_timing.rs"]
     mod nvme_timing;
+    #[path = "nvme_zns.rs"]
+    mod nvme_zns;
     #[cfg(CONFIG_X86)]
     #[path = "phram.rs"]
     mod phram;
@@ -85,6 +87,18 @@ module! {
         nvme: u32 {
             default: 0,
             description: "Emulated NVMe controllers to create at load (default profile)",
+        },
+        nvme_namespaces: u32 {
+            default: 1,
+            description: "Namespaces of each nvme= controller (1 to 16)",
+        },
+        nvme_zoned: u32 {
+            default: 0,
+            description: "Zoned (ZNS) namespaces of each nvme= controller: the last ones",
+        },
+        nvme_zone_kib: u32 {
+            default: 4096,
+            description: "Zone size in KiB of the zoned namespaces of nvme= controllers",
         },
         nvme_timing: u32 {
             default: 0,
@@ -123,6 +137,9 @@ fn param_controllers() -> Result<KVec<glue::nvme::dev::NvmeDev>> {
     for _ in 0..count {
         let instance = glue::nvme::instance::Instance::alloc()?;
         let profile = glue::nvme::dev::Profile {
+            namespaces: module_parameters::nvme_namespaces.value(),
+            zoned: module_parameters::nvme_zoned.value(),
+            zone_kib: module_parameters::nvme_zone_kib.value(),
             timing,
             ..Default::default()
         };

@@ -6,9 +6,14 @@
 //! mkdir /sys/kernel/config/nvmock_nvme/ssd0       # a controller description, with defaults
 //! echo 4096 > /sys/kernel/config/nvmock_nvme/ssd0/lba_size
 //! echo 1 > /sys/kernel/config/nvmock_nvme/ssd0/power   # create it: the driver binds
-//! cat /sys/kernel/config/nvmock_nvme/ssd0/serial       # NVMOCK00001000
+//! cat /sys/kernel/config/nvmock_nvme/ssd0/serial       # NVMOCK00000001
 //! echo 0 > /sys/kernel/config/nvmock_nvme/ssd0/power   # remove it (driver unbinds first)
 //! rmdir /sys/kernel/config/nvmock_nvme/ssd0            # removes it too, if still powered
+//!
+//! mkdir /sys/kernel/config/nvmock_nvme/zns0       # a conventional and a zoned namespace
+//! cd /sys/kernel/config/nvmock_nvme/zns0
+//! echo 2 > namespaces; echo 1 > zoned; echo 4096 > zone_kib; echo 8 > max_active
+//! echo 1 > power                                  # nvme<n>n2 is a host-managed zoned disk
 //!
 //! mkdir /sys/kernel/config/nvmock_nvme/slow0      # completions after 200 us, 8 at a time
 //! cd /sys/kernel/config/nvmock_nvme/slow0
@@ -29,9 +34,10 @@
 //! the namespaces' (its blocks per die follow from it).
 //!
 //! The attributes are the fields of [`Profile`]; they can only change while the controller is
-//! off (`EBUSY` otherwise), and invalid values are refused when written (`EINVAL`) or, for
-//! combinations, when powering on. Each directory gets the next instance number from 1000
-//! (`id`, which names the serial number and the poller thread).
+//! off (`EBUSY` otherwise), and invalid values are refused when written (`EINVAL`, with the
+//! attribute named in the kernel log) or, for combinations, when powering on. Each directory
+//! gets an instance number from [`Instance::alloc`], which names the serial number and the
+//! poller thread and stays the directory's across power cycles.
 
 use crate::glue::nvme::dev::{NvmeDev, Profile};
 use crate::glue::nvme::instance::Instance;
@@ -76,6 +82,7 @@ impl AttributeOperations<0> for Controllers {
         let mut w = kernel::str::Formatter::new(page);
         w.write_str(
             "power,lba_size,ns_mib,io_queues,queue_entries,mdts,serial,namespaces,vendor_id,device_id,\
+             zoned,zone_kib,zone_cap_kib,max_open,max_active,read_across_zones,zasl,\
              timing,read_latency,write_latency,read_bw,write_bw,slots,\
              channels,luns,planes,page_size,pages_per_block,op_percent,tr_4k,tr_page,read_jitter,\
              tprog,tbers,channel_bw,pcie_bw,fw_read_4k,fw_read,fw_wbuf0,fw_wbuf1,wb_size,seed,\
@@ -107,6 +114,13 @@ impl configfs::GroupOperations for Controllers {
                 namespaces: 7,
                 vendor_id: 8,
                 device_id: 9,
+                zoned: 10,
+                zone_kib: 11,
+                zone_cap_kib: 12,
+                max_open: 13,
+                max_active: 14,
+                read_across_zones: 15,
+                zasl: 16,
                 timing: 20,
                 read_latency: 21,
                 write_latency: 22,
@@ -220,6 +234,14 @@ fn parse_pci_id(page: &[u8]) -> Result<u16> {
     u16::from_str_radix(digits, 16).map_err(|_| EINVAL)
 }
 
+fn parse_bool(page: &[u8]) -> Result<bool> {
+    kstrtobool_bytes(page)
+}
+
+fn show_bool(w: &mut kernel::str::Formatter<'_>, v: bool) -> Result {
+    Ok(w.write_str(if v { "1\n" } else { "0\n" })?)
+}
+
 fn show_number<T: kernel::fmt::Display>(w: &mut kernel::str::Formatter<'_>, v: T) -> Result {
     Ok(w.write_fmt(fmt!("{}\n", v))?)
 }
@@ -249,6 +271,10 @@ macro_rules! profile_attr {
                 let v: $ty = $parse(page)?;
                 let valid: fn($ty) -> bool = $valid;
                 if !valid(v) {
+                    pr_err!(
+                        "nvmock_nvme: {}: value out of range\n",
+                        stringify!($field)
+                    );
                     return Err(EINVAL);
                 }
                 let mut g = this.inner.lock();
@@ -288,6 +314,21 @@ profile_attr!(
     show_pci_id
 );
 
+profile_attr!(10, zoned, u32, |v| usize::try_from(v)
+    .is_ok_and(|n| n <= crate::model::nvme::MAX_NAMESPACES));
+profile_attr!(11, zone_kib, u32, |v| v >= 1);
+profile_attr!(12, zone_cap_kib, u32, |_| true);
+profile_attr!(13, max_open, u32, |_| true);
+profile_attr!(14, max_active, u32, |_| true);
+profile_attr!(
+    15,
+    read_across_zones,
+    bool,
+    |_| true,
+    parse_bool,
+    show_bool
+);
+profile_attr!(16, zasl, u8, |v| v <= crate::model::nvme::MAX_MDTS);
 // The CMB and PMR (x86_64, in the devmem reservation): sizes in MiB, 0 for none; the rules
 // (a multiple of 2; a power of two from 2) are checked again, with the reason, at power-on.
 profile_attr!(50, cmb_mib, u32, |v| v % 2 == 0 && v <= 1 << 14);

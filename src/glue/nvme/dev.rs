@@ -34,13 +34,15 @@ use crate::glue::nvme::devmem::DevMemRegs;
 use crate::model::nvme::pmr::TimeUnit;
 use crate::model::nvme::{
     function, Backing, BackingError, Bar, Cmb, CmbConfig, Config, Controller, HostMemory, MemError,
-    NamespaceConfig, Params, Pmr, PmrConfig, Shadow, State, MAX_NAMESPACES,
+    Pmr, PmrConfig,
+    NamespaceConfig, ParamError, Params, Shadow, State, Zone, ZoneError,
+    ZonedConfig, MAX_NAMESPACES,
 };
 use crate::model::pcicfg::ConfigSpace;
 use crate::glue::nvme::instance::Instance;
 use crate::glue::nvme::pci_host::{pdev_bar, PciDev, PciHost};
-use crate::glue::nvme::timing::{EngineTiming, Report, TimingProfile};
 use crate::glue::nvme::interrupt::{Interrupts, Raised, MAX_VECTORS};
+use crate::glue::nvme::timing::{EngineTiming, Report, TimingProfile};
 use crate::glue::soft_irq::SoftIrq;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -55,17 +57,17 @@ use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 pub(crate) const QUEUES: usize = 17;
 type Ctrl = Controller<QUEUES>;
 
-/// Where BAR0's doorbells end: the MSI-X table and PBA follow, page aligned.
-fn doorbells_end() -> u64 {
-    crate::model::nvme::regs::DOORBELLS + 8 * QUEUES as u64
-}
-
 /// MSI-X vectors of the default profile: one per queue pair. x86_64 offers none yet: its
 /// PCI core maps the MSI-X table with the real `ioremap()`, which cannot reach BAR0's buffer.
 #[cfg(not(CONFIG_X86))]
 const DEFAULT_MSIX_VECTORS: u16 = QUEUES as u16;
 #[cfg(CONFIG_X86)]
 const DEFAULT_MSIX_VECTORS: u16 = 0;
+
+/// Where BAR0's doorbells end: the MSI-X table and PBA follow, page aligned.
+fn doorbells_end() -> u64 {
+    crate::model::nvme::regs::DOORBELLS + 8 * QUEUES as u64
+}
 
 /// Longest sleep of an idle poller: bounds the latency of the first command after a pause.
 pub(crate) const IDLE_SLEEP_MAX_US: i64 = 2000;
@@ -103,6 +105,25 @@ pub(crate) struct Profile {
     /// MSI-X table entries (interrupt vectors), 1 to [`MAX_VECTORS`]; 0 offers no MSI-X
     /// capability (the driver then uses INTx).
     pub(crate) msix_vectors: u16,
+    /// Zoned namespaces: the last `zoned` of the `namespaces` use the Zoned Namespace Command
+    /// Set (CSI 02h), the others the NVM Command Set; 0 for none.
+    pub(crate) zoned: u32,
+    /// Zone size in KiB: a multiple of the block size that divides `ns_mib`. Linux uses a
+    /// zoned namespace only if this is a power of two of blocks (it says so in the log).
+    pub(crate) zone_kib: u32,
+    /// Zone capacity in KiB (the writable part of each zone): 0 for the whole zone, else a
+    /// multiple of the block size up to `zone_kib`.
+    pub(crate) zone_cap_kib: u32,
+    /// Most zones open at once per zoned namespace (MOR + 1); 0 for no limit. At most
+    /// `max_active` when that is limited.
+    pub(crate) max_open: u32,
+    /// Most zones active (opened or Closed) at once per zoned namespace (MAR + 1); 0 for no
+    /// limit.
+    pub(crate) max_active: u32,
+    /// Read Across Zone Boundaries: a read may span zones (else Zone Boundary Error).
+    pub(crate) read_across_zones: bool,
+    /// Zone Append Size Limit as a power of two of 4 KiB pages, 0 for `mdts`; at most `mdts`.
+    pub(crate) zasl: u8,
     /// The timing model and its parameters (`none` by default).
     pub(crate) timing: TimingProfile,
     /// Controller Memory Buffer in MiB (0: none): a multiple of 2 (Linux only registers a CMB
@@ -127,6 +148,13 @@ impl Default for Profile {
             vendor_id: 0x1b36,
             device_id: 0x00f0,
             msix_vectors: DEFAULT_MSIX_VECTORS,
+            zoned: 0,
+            zone_kib: 4096,
+            zone_cap_kib: 0,
+            max_open: 0,
+            max_active: 0,
+            read_across_zones: true,
+            zasl: 0,
             timing: TimingProfile::default(),
             cmb_mib: 0,
             pmr_mib: 0,
@@ -287,8 +315,57 @@ impl Profile {
             vectors: self.msix_vectors.max(1),
             namespaces: ns.get(..count).ok_or(EINVAL)?,
         };
-        Params::new(&c).map_err(|e| {
+        let mut params = Params::new(&c).map_err(|e| {
             pr_err!("nvme profile {}: invalid parameter: {:?}\n", n, e);
+            EINVAL
+        })?;
+        if self.zoned > self.namespaces {
+            pr_err!(
+                "nvme profile {}: zoned={} is more than namespaces={}\n",
+                n,
+                self.zoned,
+                self.namespaces
+            );
+            return Err(EINVAL);
+        }
+        if self.zoned == 0 {
+            return Ok(params);
+        }
+        let zone_size = u64::from(self.zone_kib) << 10;
+        let zc = ZonedConfig {
+            zone_size,
+            zone_capacity: match self.zone_cap_kib {
+                0 => zone_size,
+                k => u64::from(k) << 10,
+            },
+            max_open: self.max_open,
+            max_active: self.max_active,
+            read_across_zones: self.read_across_zones,
+        };
+        for nsid in self.namespaces - self.zoned + 1..=self.namespaces {
+            params = params.zoned(nsid, &zc).map_err(|e| {
+                let what = match e {
+                    ParamError::ZoneSize(_) => "zone_kib is not a multiple of lba_size or does not divide ns_mib",
+                    ParamError::ZoneCount(_) => "zone_kib is larger than the namespace (ns_mib)",
+                    ParamError::ZoneCapacity(_) => {
+                        "zone_cap_kib is above zone_kib or not a multiple of lba_size"
+                    }
+                    ParamError::ZoneLimits(_) => {
+                        "max_open is above max_active, or either is above the zone count"
+                    }
+                    _ => "invalid zoned geometry",
+                };
+                pr_err!("nvme profile {}: namespace {}: {} ({:?})\n", n, nsid, what, e);
+                EINVAL
+            })?;
+        }
+        params.zone_append_limit(self.zasl).map_err(|_| {
+            pr_err!(
+                "nvme profile {}: zasl={} is above mdts={}\n",
+                n,
+                self.zasl,
+                self.mdts
+            );
             EINVAL
         })
     }
@@ -402,13 +479,34 @@ impl HostMemory for Dma {
     }
 }
 
-/// Namespace contents in vmalloc'ed memory, one buffer per namespace (NSID 1 first).
-struct Store(KVec<KVVec<u8>>);
+/// Namespace contents in vmalloc'ed memory, one buffer per namespace (NSID 1 first), and the
+/// zone records of the zoned ones (empty for the others).
+struct Store {
+    data: KVec<KVVec<u8>>,
+    zones: KVec<KVVec<Zone>>,
+}
 
 impl Store {
+    /// Memory for every namespace of `params`, zeroed, with Empty zones.
+    fn new(params: &Params) -> Result<Self> {
+        let mut data = KVec::new();
+        let mut zones = KVec::new();
+        for nsid in 1..=params.namespace_count() {
+            let bytes = params.namespace(nsid).map(|n| n.bytes()).ok_or(EINVAL)?;
+            let len = usize::try_from(bytes).map_err(|_| EINVAL)?;
+            data.push(KVVec::from_elem(0u8, len, GFP_KERNEL)?, GFP_KERNEL)?;
+            let count = params.zoned_namespace(nsid).map_or(0, |z| z.zones());
+            zones.push(
+                KVVec::from_elem(Zone::EMPTY, count as usize, GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Store { data, zones })
+    }
+
     fn range(&mut self, nsid: u32, offset: u64, len: u64) -> Result<&mut [u8], BackingError> {
         let ns = self
-            .0
+            .data
             .get_mut((nsid as usize).wrapping_sub(1))
             .ok_or(BackingError::Io)?;
         let start = usize::try_from(offset).map_err(|_| BackingError::Io)?;
@@ -435,6 +533,11 @@ impl Backing for Store {
     fn zero(&mut self, nsid: u32, offset: u64, len: u64) -> Result<(), BackingError> {
         self.range(nsid, offset, len)?.fill(0);
         Ok(())
+    }
+
+    fn zones(&mut self, nsid: u32) -> Option<&mut [Zone]> {
+        let z = self.zones.get_mut((nsid as usize).wrapping_sub(1))?;
+        (!z.is_empty()).then_some(&mut z[..])
     }
 }
 
@@ -754,14 +857,9 @@ impl NvmeDev {
         if let Some((p, _)) = dm.pmr {
             ctrl.set_pmr(p).map_err(|_| EINVAL)?;
         }
-        let timing = EngineTiming::new(&profile.timing, &params, instance.number())?;
 
-        let mut namespaces = KVec::new();
-        for nsid in 1..=params.namespace_count() {
-            let bytes = params.namespace(nsid).map(|n| n.bytes()).ok_or(EINVAL)?;
-            let len = usize::try_from(bytes).map_err(|_| EINVAL)?;
-            namespaces.push(KVVec::from_elem(0u8, len, GFP_KERNEL)?, GFP_KERNEL)?;
-        }
+        let store = Store::new(&params)?;
+        let timing = EngineTiming::new(&profile.timing, &params, instance.number())?;
 
         let irq = SoftIrq::new()?;
         let mut shadow = Shadow::new();
@@ -820,7 +918,7 @@ impl NvmeDev {
                 engine <- kernel::new_mutex!(Engine {
                     ctrl,
                     shadow,
-                    store: Store(namespaces),
+                    store,
                     gone: false,
                     clock: Instant::now(),
                     timing,
@@ -886,6 +984,29 @@ impl NvmeDev {
         e.store.read(nsid, offset, buf).map_err(|_| EINVAL)
     }
 
+    /// A media event on zone `zone` (0-based) of zoned namespace `nsid`: it becomes Read
+    /// Only (`offline` false) or Offline, as a worn-out or failed zone of a real device does.
+    pub(crate) fn zone_fail(&self, nsid: u32, zone: u32, offline: bool) -> Result {
+        let mut guard = self.shared.engine.lock();
+        let Engine { ctrl, store, .. } = &mut *guard;
+        let r = if offline {
+            ctrl.zone_offline(store, nsid, zone)
+        } else {
+            ctrl.zone_read_only(store, nsid, zone)
+        };
+        r.map_err(|e| match e {
+            ZoneError::NotZoned | ZoneError::NoZone => EINVAL,
+            ZoneError::NoRecords => ENOMEM,
+            ZoneError::Offline => EBUSY,
+        })
+    }
+
+    /// The record of zone `zone` (0-based) of zoned namespace `nsid`, as the model keeps it.
+    pub(crate) fn zone(&self, nsid: u32, zone: u32) -> Option<Zone> {
+        let mut e = self.shared.engine.lock();
+        e.store.zones(nsid)?.get(zone as usize).copied()
+    }
+
     /// BAR 2's memory, the CMB's (first address, the owner's mapping, length), if the
     /// profile has a CMB.
     #[cfg_attr(not(CONFIG_X86), allow(dead_code, reason = "only x86_64's suite (UML has no devmem)"))]
@@ -931,21 +1052,14 @@ impl NvmeDev {
         &self.shared.stats
     }
 
-    /// The function's interrupts (INTx and MSI-X): counters and pending bits.
-    pub(crate) fn interrupts(&self) -> &Interrupts {
-        &self.shared.irqs
-    }
-
     /// The timing model's counters, as debugfs shows them.
     pub(crate) fn timing_report(&self) -> Report {
         self.shared.engine.lock().timing.report()
     }
 
-    /// Gives the controller another timing model (for the commands fetched from now on).
-    pub(crate) fn set_timing(&self, timing: &TimingProfile) -> Result {
-        let mut guard = self.shared.engine.lock();
-        let Engine { ctrl, timing: t, .. } = &mut *guard;
-        t.set(timing, ctrl.params())
+    /// The function's interrupts (INTx and MSI-X): counters and pending bits.
+    pub(crate) fn interrupts(&self) -> &Interrupts {
+        &self.shared.irqs
     }
 
     /// Detaches namespace `nsid`: a hot remove, which the controller reports with a

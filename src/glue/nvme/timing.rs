@@ -232,8 +232,6 @@ pub(crate) struct EngineTiming {
     /// `nvmock_nvme<instance>/timing` in debugfs.
     file: Pin<KBox<File<Mutex<Report>>>>,
     _dir: Dir,
-    /// The controller's instance number (for messages).
-    instance: u32,
 }
 
 impl EngineTiming {
@@ -257,18 +255,7 @@ impl EngineTiming {
             report,
             file,
             _dir: dir,
-            instance,
         })
-    }
-
-    /// Replaces the model with the one `profile` asks for, from now on (commands already
-    /// timed keep their due times); its counters start from zero, the other counters go on.
-    pub(crate) fn set(&mut self, profile: &TimingProfile, params: &Params) -> Result {
-        self.model = build(profile, params, self.instance)?;
-        self.report.model = profile.name();
-        self.report.counters = self.model.counters();
-        *self.file.lock() = self.report;
-        Ok(())
     }
 
     /// The controller's clock: nanoseconds since it was created.
