@@ -172,7 +172,7 @@ faults_bio() {
 
 faults_check() {
 	cfs_mount
-	if emu_ctrl faults 16; then
+	if emu_ctrl faults "$EMU_MIB"; then
 		faults_status "$dev"
 		faults_admin "$ctrl"
 		faults_timeout "$ctrl" "$dev"

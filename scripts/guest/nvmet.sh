@@ -114,7 +114,7 @@ nvmet_teardown() {
 nvmet_check() {
 	cfs_mount
 	fctrl=''
-	if emu_ctrl nvmet 16; then
+	if emu_ctrl nvmet "$EMU_MIB"; then
 		serial=$(tr -d ' ' <"$ctrl"/serial) tdev=$dev
 		if modprobe nvme-loop; then
 			for m in nvmet nvme_loop nvme_fabrics; do

@@ -8,7 +8,7 @@
 
 pci_check() {
 	cfs_mount
-	if emu_ctrl pci 16; then
+	if emu_ctrl pci "$EMU_MIB"; then
 		serial=$(tr -d ' ' <"$ctrl"/serial)
 		fn=$(readlink -f "$ctrl"/device)
 		bdf=${fn##*/} old=$dev cname=${ctrl##*/}
