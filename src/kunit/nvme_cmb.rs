@@ -45,6 +45,7 @@ mod x86 {
     use core::ffi::c_void;
     use kernel::bindings;
     use kernel::prelude::*;
+    use kernel::str::CStr;
 
     extern "C" {
         // `dev` is a `struct device *` (whose Rust binding is not FFI-safe).
@@ -59,6 +60,14 @@ mod x86 {
             page_map: *mut *mut bindings::dev_pagemap,
             virt: *mut *mut c_void,
         ) -> *mut bindings::dev_pagemap;
+    }
+
+    /// `r`, saying in the log which step of a test failed and how.
+    pub(super) fn step<T>(what: &str, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r {
+            pr_err!("nvmock_nvme_cmb: {} failed: {:?}\n", what, e);
+        }
+        r
     }
 
     /// A device of no bus, for devres: its unregistration releases what was added to it.
@@ -124,34 +133,45 @@ mod x86 {
         (p as usize) >= (-(bindings::MAX_ERRNO as isize)) as usize
     }
 
-    /// Reads a sysfs attribute of the function (`rel` below its device directory), trimmed.
-    pub(super) fn pdev_attr(dev: &NvmeDev, rel: &str, buf: &mut [u8]) -> Result<usize> {
+    /// Whether the function's sysfs directory has `dir/name` (looked up in kernfs: KUnit's
+    /// threads resolve paths against an empty root, not the guest's, so `/sys` is not there).
+    pub(super) fn pdev_has_attr(dev: &NvmeDev, dir: &CStr, name: &CStr) -> Result<bool> {
         let pdev = dev.pdev().ok_or(ENODEV)?;
-        // SAFETY: `pdev` holds a reference; a registered device's name is a C string.
-        let name = unsafe { CStr::from_char_ptr((*pdev.as_ptr()).dev.kobj.name) };
-        let mut path = KVec::new();
-        path.extend_from_slice(b"/sys/bus/pci/devices/", GFP_KERNEL)?;
-        path.extend_from_slice(name.to_bytes(), GFP_KERNEL)?;
-        path.push(b'/', GFP_KERNEL)?;
-        path.extend_from_slice(rel.as_bytes(), GFP_KERNEL)?;
-        path.push(0, GFP_KERNEL)?;
-        let path = CStr::from_bytes_with_nul(&path).map_err(|_| EINVAL)?;
-        // SAFETY: `path` is a valid C string; read only, no creation mode.
+        // SAFETY: `pdev` holds a reference; a registered device has its kernfs directory.
+        let sd = unsafe { (*pdev.as_ptr()).dev.kobj.sd };
+        // SAFETY: `sd` is live while the device is registered; names are C strings.
+        let d =
+            unsafe { bindings::kernfs_find_and_get_ns(sd, dir.as_char_ptr(), core::ptr::null()) };
+        if d.is_null() {
+            return Ok(false);
+        }
+        // SAFETY: `d` is referenced (found above).
         let f =
-            kernel::error::from_err_ptr(unsafe { bindings::filp_open(path.as_char_ptr(), 0, 0) })?;
-        let mut pos: bindings::loff_t = 0;
-        // SAFETY: `f` is open; `buf` is writable for its length.
-        let n = unsafe { bindings::kernel_read(f, buf.as_mut_ptr().cast(), buf.len(), &mut pos) };
-        // SAFETY: opened above, closed once.
-        unsafe { bindings::filp_close(f, core::ptr::null_mut()) };
-        if n < 0 {
-            return Err(Error::from_errno(n as i32));
+            unsafe { bindings::kernfs_find_and_get_ns(d, name.as_char_ptr(), core::ptr::null()) };
+        // SAFETY: the references taken above, dropped once.
+        unsafe {
+            if !f.is_null() {
+                bindings::kernfs_put(f);
+            }
+            bindings::kernfs_put(d);
         }
-        let mut n = n as usize;
-        while n > 0 && buf[n - 1].is_ascii_whitespace() {
-            n -= 1;
+        Ok(!f.is_null())
+    }
+
+    /// Whether the P2PDMA layer offers the function's memory to the function itself as a
+    /// client (`pci_p2pmem_find_many()` only returns published memory).
+    pub(super) fn p2pmem_published(dev: &NvmeDev) -> Result<bool> {
+        let pdev = dev.pdev().ok_or(ENODEV)?;
+        // SAFETY: `pdev` holds a reference.
+        let mut client = unsafe { &raw mut (*pdev.as_ptr()).dev };
+        // SAFETY: one live client device.
+        let found = unsafe { bindings::pci_p2pmem_find_many(&mut client, 1) };
+        if found.is_null() {
+            return Ok(false);
         }
-        Ok(n)
+        // SAFETY: the reference `pci_p2pmem_find_many()` returned.
+        unsafe { bindings::pci_dev_put(found) };
+        Ok(found == pdev.as_ptr())
     }
 
     /// BAR `bir` of the function: start and length.
@@ -256,18 +276,30 @@ mod tests {
     fn cmb_registered_published_and_holds_the_sqs() -> Result {
         const CMB: u64 = 4 << 20;
         let dev = NvmeDev::new(&profile(|p| p.cmb_mib = 4), Instance::alloc()?)?;
-        let bdev = crate::kunit::nvme_io::open_ns(&dev)?;
-        let (bar2, len2) = bar(&dev, 2)?;
+        let bdev = step(
+            "opening the namespace",
+            crate::kunit::nvme_io::open_ns(&dev),
+        )?;
+        let (bar2, len2) = step("BAR 2", bar(&dev, 2))?;
         check!(len2 == CMB && bar2 % (2 << 20) == 0);
-        let (phys, host, len) = dev.cmb_mem().ok_or(ENXIO)?;
+        let (phys, host, len) = step("the CMB's memory", dev.cmb_mem().ok_or(ENXIO))?;
         check!(phys == bar2 && len as u64 == CMB);
         // nvme_map_cmb() enabled the controller memory space at the BAR's bus address.
         check!(dev.with_ctrl(|c| c.cmb().and_then(|c| c.space())) == Some((bar2, CMB)));
-        let mut buf = [0u8; 32];
-        let n = pdev_attr(&dev, "p2pmem/size", &mut buf)?;
-        check!(&buf[..n] == b"4194304");
-        let n = pdev_attr(&dev, "p2pmem/published", &mut buf)?;
-        check!(&buf[..n] == b"1");
+        // /sys/bus/pci/devices/<bdf>/p2pmem/{size,available,published,allocate}, and the
+        // memory published.
+        for name in [
+            c_str!("size"),
+            c_str!("available"),
+            c_str!("published"),
+            c_str!("allocate"),
+        ] {
+            check!(step(
+                "p2pmem/",
+                pdev_has_attr(&dev, c_str!("p2pmem"), name)
+            )?);
+        }
+        check!(step("p2pmem published", p2pmem_published(&dev))?);
         // The CMB's pages are ZONE_DEVICE pages of a P2PDMA page map.
         let (found, owner, virt) = page_facts(bar2);
         check!(!found.is_null() && found == owner && !virt.is_null());
@@ -275,15 +307,21 @@ mod tests {
         check!(unsafe { (*found).type_ } == bindings::memory_type_MEMORY_DEVICE_PCI_P2PDMA);
 
         // I/O submission queues are in the CMB; I/O fetches its entries from there.
-        let sq = dev.with_ctrl(|c| c.sq_info(1)).ok_or(ENXIO)?;
+        let sq = step("I/O SQ 1", dev.with_ctrl(|c| c.sq_info(1)).ok_or(ENXIO))?;
         check!(sq.base >= bar2 && sq.base < bar2 + CMB);
         let served = dev.with_ctrl(|c| c.cmb_bytes_served());
         let commands = dev.stats().commands.load(Ordering::Relaxed);
         let mut out = KVVec::from_elem(0u8, 16384, GFP_KERNEL)?;
         crate::kunit::nvme_io::pattern(900, &mut out);
-        bdev.transfer(true, 0, &mut out, 1)?;
+        step(
+            "writing through the CMB's SQ",
+            bdev.transfer(true, 0, &mut out, 1),
+        )?;
         let mut back = KVVec::from_elem(0u8, 16384, GFP_KERNEL)?;
-        bdev.transfer(false, 0, &mut back, 1)?;
+        step(
+            "reading through the CMB's SQ",
+            bdev.transfer(false, 0, &mut back, 1),
+        )?;
         check!(back == out);
         let io = dev.stats().commands.load(Ordering::Relaxed) - commands;
         let grown = dev.with_ctrl(|c| c.cmb_bytes_served()) - served;
