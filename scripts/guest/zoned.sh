@@ -144,14 +144,7 @@ zoned_check() {
 
 	# f2fs: metadata on the conventional namespace, data on the zoned one.
 	if mkfs.f2fs -f -m -c "/dev/$zns" "/dev/$conv" >/tmp/mkfs.out 2>&1; then
-		if mount -t f2fs "/dev/$conv" /mnt && zoned_fs_fill_at /mnt && umount /mnt \
-			&& fsck.f2fs "/dev/$conv" >/tmp/fsck.out 2>&1 \
-			&& mount -t f2fs "/dev/$conv" /mnt && (cd /mnt/z && md5sum -c /tmp/zoned.md5 >/dev/null); then
-			echo "nvmock-init: zoned: f2fs on /dev/$conv + /dev/$zns made, filled, checked and read back"
-		else
-			zoned_fail "f2fs round trip"; tail -5 /tmp/fsck.out; dmesg | tail -5
-		fi
-		umount /mnt 2>/dev/null
+		zoned_fs_round_trip "f2fs on /dev/$conv + /dev/$zns" f2fs "/dev/$conv" fsck.f2fs "/dev/$conv"
 	else
 		zoned_fail "mkfs.f2fs:"; tail -5 /tmp/mkfs.out
 	fi
@@ -159,14 +152,7 @@ zoned_check() {
 
 	# btrfs in zoned mode on the zoned namespace alone.
 	if mkfs.btrfs -f -d single -m single "/dev/$zns" >/tmp/mkfs.out 2>&1; then
-		if mount -t btrfs "/dev/$zns" /mnt && zoned_fs_fill_at /mnt && umount /mnt \
-			&& btrfs check "/dev/$zns" >/tmp/fsck.out 2>&1 \
-			&& mount -t btrfs "/dev/$zns" /mnt && (cd /mnt/z && md5sum -c /tmp/zoned.md5 >/dev/null); then
-			echo "nvmock-init: zoned: btrfs (zoned) on /dev/$zns made, filled, checked and read back"
-		else
-			zoned_fail "btrfs round trip"; tail -5 /tmp/fsck.out; dmesg | tail -5
-		fi
-		umount /mnt 2>/dev/null
+		zoned_fs_round_trip "btrfs (zoned) on /dev/$zns" btrfs "/dev/$zns" btrfs check "/dev/$zns"
 	else
 		zoned_fail "mkfs.btrfs:"; tail -5 /tmp/mkfs.out
 	fi
@@ -175,6 +161,22 @@ zoned_check() {
 	rmdir $d || zoned_fail "rmdir $d"
 	umount /sys/kernel/config
 	area_done zoned
+}
+
+# zoned_fs_round_trip WHAT FSTYPE DEV FSCK...: a file system the caller made on DEV is mounted,
+# filled with files of known content, unmounted, checked with FSCK..., mounted again and
+# compared; the mount is left unmounted.
+zoned_fs_round_trip() {
+	what=$1 fstype=$2 mdev=$3
+	shift 3
+	if mount -t "$fstype" "$mdev" /mnt && zoned_fs_fill_at /mnt && umount /mnt \
+		&& "$@" >/tmp/fsck.out 2>&1 \
+		&& mount -t "$fstype" "$mdev" /mnt && (cd /mnt/z && md5sum -c /tmp/zoned.md5 >/dev/null); then
+		echo "nvmock-init: zoned: $what made, filled, checked and read back"
+	else
+		zoned_fail "$fstype round trip"; tail -5 /tmp/fsck.out; dmesg | tail -5
+	fi
+	umount /mnt 2>/dev/null
 }
 
 # zoned_fs_fill_at DIR: files of known content under DIR/z, their sums in /tmp/zoned.md5.
