@@ -58,17 +58,17 @@ fn capabilities_are_pm_then_pcie_rc_integrated_endpoint() {
     let flags = cs.read(exp + 2, 2).unwrap();
     assert_eq!(flags & 0xf, 2, "capability version");
     assert_eq!(flags >> 4 & 0xf, 9, "RC integrated endpoint");
-    // DevCtl is writable, DevCap is not.
+    // DevCtl is writable, DevCap is not (it advertises Function Level Reset only).
     cs.write(exp + 8, 2, 0x2810).unwrap();
     assert_eq!(cs.read(exp + 8, 2).unwrap(), 0x2810);
     cs.write(exp + 4, 4, 0xffff_ffff).unwrap();
-    assert_eq!(cs.read(exp + 4, 4).unwrap(), 0);
+    assert_eq!(cs.read(exp + 4, 4).unwrap(), function::DEVCAP_FLR);
     let pm = u16::from(cs.find_capability(CAP_ID_PM).unwrap());
     cs.write(pm + 4, 2, 0x0103).unwrap();
     assert_eq!(
         cs.read(pm + 4, 2).unwrap(),
-        0x3,
-        "only PowerState is writable"
+        0x3 | u32::from(function::PM_CTRL_NO_SOFT_RESET),
+        "only PowerState is writable; No_Soft_Reset is set"
     );
 }
 

@@ -445,6 +445,128 @@ fn bad_accesses_are_refused() {
     assert_eq!(c.read(4092, 4), Ok(0));
 }
 
+/// A function with a 64-bit BAR, a capability with a writable and an RW1C word, and its
+/// power-on copy made with `clone_in_place`.
+fn function_and_copy() -> (ConfigSpace, Box<ConfigSpace>) {
+    let mut c = cs();
+    c.set_bar(
+        0,
+        Bar::Mem64 {
+            size: 0x4000,
+            prefetchable: false,
+        },
+    )
+    .unwrap();
+    let off = u16::from(
+        c.add_capability(
+            0x10,
+            &[0x11, 0x22, 0, 0, 0x33, 0x44],
+            &[0, 0, 0xff, 0xff, 0, 0],
+        )
+        .unwrap(),
+    );
+    c.mark_rw1c(off + 6, &[0xff, 0]).unwrap();
+    let mut slot = Box::new(std::mem::MaybeUninit::<ConfigSpace>::uninit());
+    c.clone_in_place(&mut slot);
+    // SAFETY: initialised by `clone_in_place`.
+    let copy = unsafe { Box::from_raw(Box::into_raw(slot).cast::<ConfigSpace>()) };
+    (c, copy)
+}
+
+#[test]
+fn clone_in_place_is_an_independent_copy() {
+    let (mut c, copy) = function_and_copy();
+    assert_eq!(c.raw(), copy.raw());
+    assert_eq!(c.bar(0), copy.bar(0));
+    assert_eq!(
+        c.capabilities().collect::<Vec<_>>(),
+        copy.capabilities().collect::<Vec<_>>()
+    );
+    c.write(PCI_COMMAND, 2, 0x6).unwrap();
+    assert_eq!(copy.command(), 0);
+    // The copy behaves as the original: same writable bits.
+    let mut d = copy.clone();
+    d.write(PCI_COMMAND, 2, 0x6).unwrap();
+    assert_eq!(c.raw(), d.raw());
+}
+
+#[test]
+fn reset_to_restores_writable_and_rw1c_bits_only() {
+    let (mut c, init) = function_and_copy();
+    let off = u16::from(c.find_capability(0x10).unwrap());
+    c.write(PCI_COMMAND, 2, 0x0406).unwrap();
+    c.write(PCI_INTERRUPT_LINE, 1, 9).unwrap();
+    c.write(PCI_BASE_ADDRESS_0, 4, 0x8000).unwrap();
+    c.write(PCI_BASE_ADDRESS_0 + 4, 4, 0x2).unwrap();
+    c.write(off + 4, 2, 0xbeef).unwrap();
+    c.device_write(off + 6, 2, 0x00ff).unwrap();
+    c.set_status_bits(0x8000);
+    // Read-only bits the device changed stay.
+    c.device_write(off + 2, 2, 0x5566).unwrap();
+    c.reset_to(&init, &[]).unwrap();
+    assert_eq!(c.command(), 0);
+    assert_eq!(c.read(PCI_INTERRUPT_LINE, 1), Ok(0));
+    assert_eq!(c.bar_address(0), Ok(0));
+    assert_eq!(c.read(off + 4, 2), Ok(0));
+    // The RW1C byte takes its power-on value (0x33) again; the read-only byte above it keeps
+    // what the device wrote (0x00).
+    assert_eq!(
+        c.read(off + 6, 2),
+        Ok(0x0033),
+        "RW1C bits back to their power-on value"
+    );
+    assert_eq!(c.status(), PCI_STATUS_CAP_LIST);
+    assert_eq!(
+        c.read(off + 2, 2),
+        Ok(0x5566),
+        "read-only bits are the device's"
+    );
+}
+
+#[test]
+fn reset_to_keeps_the_bits_asked_for() {
+    let (mut c, init) = function_and_copy();
+    let off = u16::from(c.find_capability(0x10).unwrap());
+    c.write(off + 4, 2, 0xbeef).unwrap();
+    c.write(PCI_COMMAND, 2, 0x0406).unwrap();
+    c.reset_to(&init, &[(off + 5, 1, 0xf0), (PCI_COMMAND, 4, 0x0002)])
+        .unwrap();
+    assert_eq!(c.read(off + 4, 2), Ok(0xb000));
+    assert_eq!(c.command(), 0x0002);
+    // Bad entries are refused before anything changes.
+    c.write(PCI_COMMAND, 2, 0x0406).unwrap();
+    assert_eq!(
+        c.reset_to(&init, &[(off + 5, 2, 0xff)]),
+        Err(CfgError::BadAccess)
+    );
+    assert_eq!(
+        c.reset_to(&init, &[(4095, 4, 0xff)]),
+        Err(CfgError::BadAccess)
+    );
+    assert_eq!(c.command(), 0x0406);
+}
+
+#[test]
+fn reset_to_refuses_another_functions_layout() {
+    let (mut c, _) = function_and_copy();
+    c.write(PCI_COMMAND, 2, 0x0006).unwrap();
+    let before = *c.raw();
+    let plain = cs();
+    assert_eq!(c.reset_to(&plain, &[]), Err(CfgError::Layout));
+    let mut other_bar = cs();
+    other_bar
+        .set_bar(
+            0,
+            Bar::Mem64 {
+                size: 0x8000,
+                prefetchable: false,
+            },
+        )
+        .unwrap();
+    assert_eq!(c.reset_to(&other_bar, &[]), Err(CfgError::Layout));
+    assert_eq!(*c.raw(), before, "unchanged");
+}
+
 /// Mostly valid access sizes, with some invalid ones mixed in.
 fn access_size() -> impl Strategy<Value = u8> {
     prop_oneof![Just(1u8), Just(2), Just(4), 0u8..9]

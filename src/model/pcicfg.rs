@@ -154,6 +154,9 @@ pub enum CfgError {
     /// The operation needs the other header type (bridge registers on a type-0 function,
     /// BARs 2 to 5 on a bridge, or making a bridge of a function that has them).
     HeaderType,
+    /// The space given as a function's power-on state has another layout (other writable
+    /// bits, RW1C bits or BARs): it is not the same function's.
+    Layout,
 }
 
 /// The identity of a function, written into the read-only header fields.
@@ -304,6 +307,84 @@ impl ConfigSpace {
         };
         cs.reset(h)?;
         Ok(cs)
+    }
+
+    /// A bitwise copy of `self` built directly in `slot` instead of on the stack (see
+    /// [`ConfigSpace::init_in_place`]): how a function keeps its power-on state for
+    /// [`ConfigSpace::reset_to`]. Returns the copy.
+    pub fn clone_in_place<'a>(&self, slot: &'a mut core::mem::MaybeUninit<Self>) -> &'a mut Self {
+        // Every field is plain `Copy` data without a destructor (checked here: a field added
+        // to `ConfigSpace` must be listed, and must be `Copy`), so a bitwise copy is a valid,
+        // independent value.
+        fn copy<T: Copy>(_: &T) {}
+        let ConfigSpace {
+            data,
+            wmask,
+            rw1c,
+            slots,
+            cap_end,
+            cap_last,
+            ext_end,
+            ext_last,
+        } = self;
+        copy(data);
+        copy(wmask);
+        copy(rw1c);
+        copy(slots);
+        copy(cap_end);
+        copy(cap_last);
+        copy(ext_end);
+        copy(ext_last);
+        // SAFETY: `slot` is valid for writes of a `Self` and, exclusively borrowed, does not
+        // overlap `self`; the copy initialises all of it (see above), before
+        // `assume_init_mut`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(self as *const Self, slot.as_mut_ptr(), 1);
+            slot.assume_init_mut()
+        }
+    }
+
+    /// A reset of what software can change: every bit that is writable or RW1C takes its value
+    /// in `initial` again, except the bits `keep` lists as `(offset, size, mask)` (an access of
+    /// `size` 1, 2 or 4 bytes at `offset`, as for [`ConfigSpace::read`]). Read-only bits,
+    /// including those the device changed with [`ConfigSpace::device_write`] or
+    /// [`ConfigSpace::set_status_bits`], keep their values. This is the register half of a
+    /// function reset (a PCI Express Function Level Reset, for example): `initial` is the same
+    /// function before software touched it (a [`ConfigSpace::clone_in_place`] copy).
+    ///
+    /// Fails with [`CfgError::Layout`] if `initial` has other writable, RW1C or BAR layout,
+    /// and [`CfgError::BadAccess`] for a bad `keep` entry; `self` is unchanged then.
+    pub fn reset_to(
+        &mut self,
+        initial: &ConfigSpace,
+        keep: &[(u16, u8, u32)],
+    ) -> Result<(), CfgError> {
+        if self.wmask != initial.wmask || self.rw1c != initial.rw1c || self.slots != initial.slots {
+            return Err(CfgError::Layout);
+        }
+        for &(off, size, _) in keep {
+            Self::span(off, size)?;
+        }
+        let kept = |i: usize| {
+            keep.iter().fold(0u8, |acc, &(off, size, mask)| {
+                let start = usize::from(off);
+                if (start..start + usize::from(size)).contains(&i) {
+                    acc | (mask >> (8 * (i - start))) as u8
+                } else {
+                    acc
+                }
+            })
+        };
+        let bytes = self
+            .data
+            .iter_mut()
+            .zip(&initial.data)
+            .zip(self.wmask.iter().zip(&self.rw1c));
+        for (i, ((d, &init), (&w, &c))) in bytes.enumerate() {
+            let m = (w | c) & !kept(i);
+            *d = *d & !m | init & m;
+        }
+        Ok(())
     }
 
     /// Reinitialises `self` in place exactly as [`ConfigSpace::new`] would, without building a
