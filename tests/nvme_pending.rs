@@ -379,18 +379,21 @@ fn model_timing_maps_commands_to_byte_ranges() {
     s.cdw0 = u32::from(io_opcode::WRITE_ZEROES);
     s.nsid = 1;
     assert_eq!(t.command(5, 1, &s, Status::SUCCESS).op, Op::Other);
-    // Zone Management Send: Reset of one zone (the zone of SLBA), not of all, nor Open.
+    // Zone Management Send: Reset and Finish of one zone (the zone of SLBA) or, with Select
+    // All, of every zone; Open and Close move nothing.
     s.cdw0 = u32::from(io_opcode::ZONE_MANAGEMENT_SEND);
-    s.cdw13 = 0x04;
-    let c = t.command(5, 1, &s, Status::SUCCESS);
-    assert_eq!(
-        (c.op, c.offset, c.len),
-        (Op::ZoneReset, ((1u64 << 32) + 3) * 512, 0)
-    );
-    s.cdw13 = 0x104;
-    assert_eq!(t.command(5, 1, &s, Status::SUCCESS).op, Op::Other);
-    s.cdw13 = 0x03;
-    assert_eq!(t.command(5, 1, &s, Status::SUCCESS).op, Op::Other);
+    for (zsa, op) in [(0x04, Op::ZoneReset), (0x02, Op::ZoneFinish)] {
+        s.cdw13 = zsa;
+        let c = t.command(5, 1, &s, Status::SUCCESS);
+        assert_eq!((c.op, c.offset, c.len), (op, ((1u64 << 32) + 3) * 512, 0));
+        s.cdw13 = 0x100 | zsa;
+        let c = t.command(5, 1, &s, Status::SUCCESS);
+        assert_eq!((c.op, c.offset, c.len), (op, 0, u64::MAX));
+    }
+    for zsa in [0x01, 0x03, 0x103] {
+        s.cdw13 = zsa;
+        assert_eq!(t.command(5, 1, &s, Status::SUCCESS).op, Op::Other);
+    }
 }
 
 /// Pseudo-random delays (0 to 2000) keyed by the command ID; records each due time.

@@ -128,7 +128,7 @@ fn reference(p: &SimpleParams, cmds: &[Command]) -> Vec<u64> {
                 Op::Read => (unit(p.read_bw), p.read_latency),
                 Op::Write => (unit(p.write_bw), p.write_latency),
                 Op::Flush => return c.submit.max(last_write),
-                Op::Other | Op::ZoneReset => return c.submit,
+                Op::Other | Op::ZoneReset | Op::ZoneFinish => return c.submit,
             };
             let mut end = c.submit;
             for _ in 0..units(c.offset, c.len) {

@@ -430,6 +430,84 @@ fn zone_reset_erases_and_drops_data() {
 }
 
 #[test]
+fn zone_finish_flushes_the_zone_and_fills_it() {
+    let mut m = zms(T);
+    // Zone 0: one unit buffered (810); zone 1: one unit in buffer 1.
+    assert_eq!(m.complete(&cmd(Op::Write, 0, K4, 0)), 810);
+    assert_eq!(m.complete(&cmd(Op::Write, ZS, K4, 1_000)), 1_810);
+    // Finish zone 0 at 2_000: its buffer is flushed from 2_000 (channel 0 to 3_000, die 0 to
+    // 13_000); the finish completes then.
+    assert_eq!(m.complete(&cmd(Op::ZoneFinish, 0, 0, 2_000)), 13_000);
+    let z = m.zms_counters();
+    assert_eq!((z.flush_finish, z.zone_finishes, z.slc_units), (1, 1, 1));
+    assert_eq!(m.write_pointer(0), Some(ZS));
+    // Finishing it again does nothing; a write to it goes nowhere (PCIe only: the controller
+    // refuses it anyway).
+    assert_eq!(m.complete(&cmd(Op::ZoneFinish, 0, 0, 20_000)), 20_000);
+    assert_eq!(m.zms_counters().zone_finishes, 1);
+    // Select All (a range): zone 1 (written) is finished, zones 2 and 3 (empty) are not.
+    assert!(m.complete(&cmd(Op::ZoneFinish, 0, u64::MAX, 30_000)) > 30_000);
+    let z = m.zms_counters();
+    assert_eq!((z.flush_finish, z.zone_finishes), (2, 2));
+    assert_eq!(m.write_pointer(2), Some(0));
+    // An empty zone finished on its own becomes full without a flush.
+    assert_eq!(m.complete(&cmd(Op::ZoneFinish, 3 * ZS, 0, 40_000)), 40_000);
+    assert_eq!(m.write_pointer(3), Some(ZS));
+    // A reset makes it writable again.
+    m.complete(&cmd(Op::ZoneReset, 3 * ZS, 0, 50_000));
+    assert_eq!(m.write_pointer(3), Some(0));
+    // Other models take it as Other.
+    let mut s: Simple<8> = Simple::new(presets::OPTANE_LIKE).unwrap();
+    assert_eq!(s.complete(&cmd(Op::ZoneFinish, 0, 0, 5)), 5);
+}
+
+#[test]
+fn fitted_to_a_zoned_namespace() {
+    // conzone-like: 4 channels x 2 LUNs x 4 planes x 3 bits x 16 KiB = 1.5 MiB steps.
+    assert_eq!(CONZONE_LIKE.superblock_step(), 1536 << 10);
+    assert_eq!(ZN540_LIKE.superblock_step(), 3 << 20);
+    let p = CONZONE_LIKE.for_zones(2 << 20, 1536 << 10, 16).unwrap();
+    assert_eq!((p.pages_per_block, p.zone_size, p.zones), (3, 2 << 20, 16));
+    assert_eq!(p.superblock_size(), 1536 << 10);
+    assert_eq!(p.capacity(), 32 << 20);
+    let p = CONZONE_LIKE.for_zones(4 << 20, 3 << 20, 64).unwrap();
+    assert_eq!((p.pages_per_block, p.capacity()), (6, 256 << 20));
+    // The preset's own geometry comes back.
+    let p = CONZONE_LIKE.for_zones(32 << 20, 24 << 20, 16).unwrap();
+    assert_eq!(p, CONZONE_LIKE);
+    // A capacity that is no whole superblock, or none, or above the zone size; a write
+    // buffer larger than the zone; too many units.
+    for (size, cap, zones, param) in [
+        (4u64 << 20, 4u64 << 20, 8u32, "zone_capacity"),
+        (4 << 20, 0, 8, "zone_capacity"),
+        (2 << 20, 3 << 20, 8, "zone_size"),
+        (1 << 40, 1 << 40, 8, "zone_capacity"),
+        (4 << 20, 3 << 20, 1 << 30, "zones"),
+        (4 << 20, 3 << 20, 0, "zones"),
+    ] {
+        let e = CONZONE_LIKE.for_zones(size, cap, zones).unwrap_err();
+        assert_eq!(e.param, param, "{size} {cap} {zones}");
+    }
+    let small = ZmsParams {
+        wb_size: 3 << 20,
+        ..CONZONE_LIKE
+    };
+    assert_eq!(
+        small.for_zones(2 << 20, 1536 << 10, 4).unwrap_err().param,
+        "wb_size"
+    );
+    // A bad die geometry is named before the zones are looked at.
+    let bad = ZmsParams {
+        channels: 0,
+        ..CONZONE_LIKE
+    };
+    assert_eq!(
+        bad.for_zones(2 << 20, 1536 << 10, 4).unwrap_err().param,
+        "channels"
+    );
+}
+
+#[test]
 fn writes_land_at_the_write_pointer() {
     let mut m = zms(T);
     // Zone Append comes with the zone's start: it lands at the write pointer.
@@ -707,6 +785,7 @@ fn op() -> impl Strategy<Value = Op> {
         5 => Just(Op::Write),
         1 => Just(Op::Flush),
         1 => Just(Op::ZoneReset),
+        1 => Just(Op::ZoneFinish),
         1 => Just(Op::Other),
     ]
 }

@@ -100,9 +100,13 @@ module! {
             default: 4096,
             description: "Zone size in KiB of the zoned namespaces of nvme= controllers",
         },
+        nvme_zone_cap_kib: u32 {
+            default: 0,
+            description: "Zone capacity in KiB of the zoned namespaces of nvme= controllers (0: the zone size)",
+        },
         nvme_timing: u32 {
             default: 0,
-            description: "Timing preset of nvme= controllers: 0 none, 1 optane-like, 2 970pro-like",
+            description: "Timing preset of nvme= controllers: 0 none, 1 optane-like, 2 970pro-like, 3 conzone-like, 4 zn540-like (3 and 4 time the zoned namespaces: nvme_zoned >= 1, a zone capacity of whole superblocks, e.g. nvme_zone_kib=4096 nvme_zone_cap_kib=3072)",
         },
         nvme_latency_us: u32 {
             default: 0,
@@ -140,6 +144,7 @@ fn param_controllers() -> Result<KVec<glue::nvme::dev::NvmeDev>> {
             namespaces: module_parameters::nvme_namespaces.value(),
             zoned: module_parameters::nvme_zoned.value(),
             zone_kib: module_parameters::nvme_zone_kib.value(),
+            zone_cap_kib: module_parameters::nvme_zone_cap_kib.value(),
             timing,
             ..Default::default()
         };
@@ -154,7 +159,7 @@ fn param_timing() -> Result<glue::nvme::timing::TimingProfile> {
     let preset = module_parameters::nvme_timing.value();
     let Some(mut t) = glue::nvme::timing::TimingProfile::from_preset_index(preset) else {
         pr_err!(
-            "nvme_timing={}: 0 (none), 1 (optane-like) or 2 (970pro-like)\n",
+            "nvme_timing={}: 0 (none), 1 (optane-like), 2 (970pro-like), 3 (conzone-like) or 4 (zn540-like)\n",
             preset
         );
         return Err(EINVAL);

@@ -20,18 +20,31 @@
 //! echo simple > timing; echo 200000 > read_latency; echo 200000 > write_latency
 //! echo 1 > power; cat /sys/kernel/debug/nvmock_nvme<instance>/timing   # the counters
 //!
+//! mkdir /sys/kernel/config/nvmock_nvme/cz0        # a conventional and a ConZone-like zoned
+//! cd /sys/kernel/config/nvmock_nvme/cz0           # namespace: zone capacity 3 MiB (two of
+//! echo 256 > ns_mib; echo 2 > namespaces; echo 1 > zoned   # the preset's 1536 KiB superblock
+//! echo 4096 > zone_kib; echo 3072 > zone_cap_kib  # steps) in 4 MiB zones
+//! echo conzone-like > timing; echo 4096 > l2p_entries      # a 16 MiB L2P reach
+//! echo 1 > power; cat /sys/kernel/debug/nvmock_nvme<instance>/timing   # cache, pSLC, zones
+//!
 //! mkdir /sys/kernel/config/nvmock_nvme/p2p0       # x86_64: a 16 MiB CMB (BAR 2), 8 MiB PMR
 //! cd /sys/kernel/config/nvmock_nvme/p2p0          # (BAR 4), both in the devmem reservation
 //! echo 16 > cmb_mib; echo 8 > pmr_mib; echo 1 > power   # the driver publishes the CMB:
 //! cat /sys/bus/pci/devices/<bdf>/p2pmem/size      # 16777216
 //! ```
 //!
-//! `timing` is `none` (the default), `simple`, `nand`, or a preset (`optane-like`,
-//! `970pro-like`) that also sets its model's parameters; the parameters of both models are
-//! attributes named as the model names them (`model::nvme::timing`: times in ns, bandwidths
-//! in bytes per second, sizes in bytes), and a value the model would refuse is refused when
-//! written, with the attribute and the rule in the kernel log. A `nand` model's capacity is
-//! the namespaces' (its blocks per die follow from it).
+//! `timing` is `none` (the default), `simple`, `nand`, `zms`, or a preset (`optane-like`,
+//! `970pro-like`, `conzone-like`, `zn540-like`) that also sets its model's parameters (so
+//! write `timing` before the parameters); the parameters of the `simple` and `nand` models,
+//! and four of the `zms` model's (`l2p_entries`, `wb_count`, `slc_superblocks`,
+//! `wb_flush_ns`), are attributes named as the model names them (`model::nvme::timing`: times
+//! in ns, bandwidths in bytes per second, sizes in bytes), and a value the model would refuse
+//! is refused when written, with the attribute and the rule in the kernel log. A `nand`
+//! model's capacity is the namespaces' (its blocks per die follow from it). A `zms` model
+//! times the zoned namespaces, with the zone geometry fitted to theirs: a profile without
+//! one, or with a zone capacity (`zone_cap_kib`) that is not a whole number of the preset's
+//! superblock steps, is refused at power-on with the attribute named (see
+//! `glue::nvme::timing`).
 //!
 //! The attributes are the fields of [`Profile`]; they can only change while the controller is
 //! off (`EBUSY` otherwise), and invalid values are refused when written (`EINVAL`, with the
@@ -86,7 +99,7 @@ impl AttributeOperations<0> for Controllers {
              timing,read_latency,write_latency,read_bw,write_bw,slots,\
              channels,luns,planes,page_size,pages_per_block,op_percent,tr_4k,tr_page,read_jitter,\
              tprog,tbers,channel_bw,pcie_bw,fw_read_4k,fw_read,fw_wbuf0,fw_wbuf1,wb_size,seed,\
-             cmb_mib,pmr_mib\n",
+             l2p_entries,wb_count,slc_superblocks,wb_flush_ns,cmb_mib,pmr_mib\n",
         )?;
         Ok(w.bytes_written())
     }
@@ -146,6 +159,10 @@ impl configfs::GroupOperations for Controllers {
                 fw_wbuf1: 42,
                 wb_size: 43,
                 seed: 44,
+                l2p_entries: 45,
+                wb_count: 46,
+                slc_superblocks: 47,
+                wb_flush_ns: 48,
                 cmb_mib: 50,
                 pmr_mib: 51,
             ],
@@ -347,8 +364,8 @@ impl AttributeOperations<6> for ControllerDir {
     }
 }
 
-/// `timing`: the model, `none`, `simple`, `nand` or a preset (`optane-like`, `970pro-like`,
-/// which also sets that model's parameters).
+/// `timing`: the model, `none`, `simple`, `nand`, `zms` or a preset (`optane-like`,
+/// `970pro-like`, `conzone-like`, `zn540-like`, which also sets that model's parameters).
 #[vtable]
 impl AttributeOperations<20> for ControllerDir {
     type Data = ControllerDir;
@@ -369,7 +386,7 @@ impl AttributeOperations<20> for ControllerDir {
         let mut t = g.profile.timing;
         if t.select(name).is_err() {
             pr_err!(
-                "nvmock_nvme: timing: {} is not none, simple, nand, optane-like or 970pro-like\n",
+                "nvmock_nvme: timing: {} is not none, simple, nand, zms, optane-like, 970pro-like, conzone-like or zn540-like\n",
                 name
             );
             return Err(EINVAL);
@@ -449,3 +466,7 @@ timing_attr!(41, nand, fw_wbuf0, u64);
 timing_attr!(42, nand, fw_wbuf1, u64);
 timing_attr!(43, nand, wb_size, u64);
 timing_attr!(44, nand, seed, u64);
+timing_attr!(45, zms, l2p_entries, u32);
+timing_attr!(46, zms, wb_count, u32);
+timing_attr!(47, zms, slc_superblocks, u32);
+timing_attr!(48, zms, wb_flush_ns, u64);

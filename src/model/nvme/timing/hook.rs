@@ -5,10 +5,11 @@
 //! Each command the controller fetches becomes a [`Command`]: Read and Compare are reads,
 //! Write and Zone Append writes, Flush a flush, each with the byte range its starting LBA and
 //! block count give in the namespace's current block size; Zone Management Send with the
-//! Reset action for one zone is a zone reset of the zone its SLBA starts ([`Op::ZoneReset`],
-//! length 0); everything else (admin commands, Write Zeroes, Dataset Management, other zone
-//! management, a reset of all zones), a command that failed, and a command to a namespace
-//! without a known block size move no data ([`Op::Other`]). Its submission
+//! Reset or Finish action is a zone reset or finish ([`Op::ZoneReset`], [`Op::ZoneFinish`]) of
+//! the zone its SLBA starts (length 0) or, with Select All, of every zone (offset 0, length
+//! `u64::MAX`); everything else (admin commands, Write Zeroes, Dataset Management, other zone
+//! management), a command that failed, and a command to a namespace without a known block
+//! size move no data ([`Op::Other`]). Its submission
 //! time is the `now` of the controller's [`Controller::process_timed`](super::super::Controller::process_timed)
 //! call, which the caller keeps in nanoseconds.
 
@@ -49,12 +50,15 @@ impl<'a, M: Model + ?Sized> ModelTiming<'a, M> {
         if sqid == 0 || !status.is_success() {
             return other;
         }
-        // Zone Management Send: ZSA in CDW13 7:0 (04h Reset Zone), Select All in bit 8.
-        let zone_reset = sqe.cdw13 & 0x1ff == 0x04;
+        // Zone Management Send: ZSA in CDW13 7:0 (02h Finish Zone, 04h Reset Zone), Select
+        // All in bit 8.
+        let zsa = sqe.cdw13 & 0xff;
+        let select_all = sqe.cdw13 & 0x100 != 0;
         let op = match sqe.opcode() {
             io_opcode::READ | io_opcode::COMPARE => Op::Read,
             io_opcode::WRITE | io_opcode::ZONE_APPEND => Op::Write,
-            io_opcode::ZONE_MANAGEMENT_SEND if zone_reset => Op::ZoneReset,
+            io_opcode::ZONE_MANAGEMENT_SEND if zsa == 0x04 => Op::ZoneReset,
+            io_opcode::ZONE_MANAGEMENT_SEND if zsa == 0x02 => Op::ZoneFinish,
             io_opcode::FLUSH => {
                 return Command {
                     op: Op::Flush,
@@ -73,11 +77,16 @@ impl<'a, M: Model + ?Sized> ModelTiming<'a, M> {
         }
         let slba = u64::from(sqe.cdw11) << 32 | u64::from(sqe.cdw10);
         let blocks = u64::from(sqe.cdw12 & 0xffff) + 1;
+        let (offset, len) = match op {
+            Op::ZoneReset | Op::ZoneFinish if select_all => (0, u64::MAX),
+            Op::ZoneReset | Op::ZoneFinish => (slba.saturating_mul(lba), 0),
+            _ => (slba.saturating_mul(lba), blocks * lba),
+        };
         Command {
             op,
             nsid: sqe.nsid,
-            offset: slba.saturating_mul(lba),
-            len: if op == Op::ZoneReset { 0 } else { blocks * lba },
+            offset,
+            len,
             submit: now,
         }
     }

@@ -80,9 +80,14 @@ pub enum Op {
     /// Anything else (admin commands, Write Zeroes, Dataset Management, ...): no data moves.
     Other,
     /// Zone Management Send, Reset: the zones that `offset..offset + len` touches (the zone of
-    /// `offset` if `len` is 0) lose their data; no data moves. Only [`Zms`] times it; the
-    /// other models treat it as [`Op::Other`].
+    /// `offset` if `len` is 0; `len` `u64::MAX` from `offset` to the namespace's end, as Select
+    /// All asks) lose their data; no data moves. Only [`Zms`] times it; the other models treat
+    /// it as [`Op::Other`].
     ZoneReset,
+    /// Zone Management Send, Finish: the zones that `offset..offset + len` touches (as for
+    /// [`Op::ZoneReset`]) become full: what the device buffers of them is programmed; no data
+    /// moves over the link. Only [`Zms`] times it; the other models treat it as [`Op::Other`].
+    ZoneFinish,
 }
 
 /// One command, as a timing model sees it.

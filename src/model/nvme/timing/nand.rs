@@ -908,7 +908,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Model for Nand<T, DIES> {
             Op::Read => self.read(cmd),
             Op::Write => self.write(cmd),
             Op::Flush => self.flush(cmd),
-            Op::Other | Op::ZoneReset => cmd.submit,
+            Op::Other | Op::ZoneReset | Op::ZoneFinish => cmd.submit,
         }
     }
 
@@ -916,7 +916,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Model for Nand<T, DIES> {
         match op {
             Op::Read => self.p.fw_read_4k.min(self.p.fw_read),
             Op::Write => self.p.fw_wbuf0,
-            Op::Flush | Op::Other | Op::ZoneReset => 0,
+            Op::Flush | Op::Other | Op::ZoneReset | Op::ZoneFinish => 0,
         }
     }
 

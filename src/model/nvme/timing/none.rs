@@ -40,7 +40,7 @@ impl Model for NoDelay {
                 c.nand_pages_written = c.nand_pages_written.saturating_add(units);
             }
             Op::Flush => c.flushes = c.flushes.saturating_add(1),
-            Op::Other | Op::ZoneReset => {}
+            Op::Other | Op::ZoneReset | Op::ZoneFinish => {}
         }
         cmd.submit
     }

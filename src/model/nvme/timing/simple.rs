@@ -211,7 +211,7 @@ impl<const SLOTS: usize> Model for Simple<SLOTS> {
                 self.counters.flushes = self.counters.flushes.saturating_add(1);
                 cmd.submit.max(self.last_write)
             }
-            Op::Other | Op::ZoneReset => cmd.submit,
+            Op::Other | Op::ZoneReset | Op::ZoneFinish => cmd.submit,
         }
     }
 
@@ -219,7 +219,7 @@ impl<const SLOTS: usize> Model for Simple<SLOTS> {
         match op {
             Op::Read => self.p.read_latency,
             Op::Write => self.p.write_latency,
-            Op::Flush | Op::Other | Op::ZoneReset => 0,
+            Op::Flush | Op::Other | Op::ZoneReset | Op::ZoneFinish => 0,
         }
     }
 

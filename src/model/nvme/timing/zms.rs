@@ -91,7 +91,14 @@
 //! (the zone of `offset` when `len` is 0): their data is dropped from the buffers and the pSLC
 //! log, their write pointer goes back to 0, and a zone whose superblock holds bulk data is
 //! erased (`tbers` of the bulk on every die, after what the dies already have to do); the reset
-//! completes when the erase ends.
+//! completes when the erase ends. A `len` of `u64::MAX` (Select All) reaches the last zone.
+//!
+//! # Zone finish
+//!
+//! An [`Op::ZoneFinish`] command finishes the zones of its range as a reset picks them (a range
+//! given with a length skips the zones with nothing written, as Select All does): a buffer
+//! holding data of such a zone is flushed (a *finish* flush), the zone's write pointer goes to
+//! its end, and the finish completes when the flushes it started or found running have ended.
 //!
 //! # Counters
 //!
@@ -100,8 +107,8 @@
 //! by folds; no padding), `gc_runs` (folds, the relocation this device does) and `wb_stalls`
 //! (writes that waited for a buffer's flush). [`ZmsCounters`] ([`Zms::zms_counters`]) has
 //! the cache hits and misses, the units programmed to pSLC and straight to the bulk, folds and
-//! the units they moved, the buffer flushes by cause (full, contention, timed, host), and zone
-//! resets and erases.
+//! the units they moved, the buffer flushes by cause (full, contention, timed, host, finish),
+//! and zone resets, erases and finishes.
 //!
 //! # Simplifications
 //!
@@ -116,7 +123,7 @@
 //! which a zone's one-shot units reach the bulk is not enforced. Folds read every pSLC page
 //! holding valid data and move all of it, choosing the oldest superblock (FIFO). There is no
 //! garbage collection inside the bulk (a zone is only ever reset as a whole). Commands other
-//! than reads, writes, flushes and zone resets complete at submission.
+//! than reads, writes, flushes, zone resets and finishes complete at submission.
 //!
 //! # Memory
 //!
@@ -332,6 +339,56 @@ impl ZmsParams {
         self.zone_bytes().saturating_mul(u64::from(self.zones))
     }
 
+    /// The step in which the superblock's size (the zone capacity) grows with
+    /// `pages_per_block`: `channels × luns × planes × bits per cell × page_size` bytes,
+    /// saturating.
+    pub fn superblock_step(&self) -> u64 {
+        u64::from(self.channels)
+            .saturating_mul(u64::from(self.luns))
+            .saturating_mul(u64::from(self.planes))
+            .saturating_mul(u64::from(self.cell.bits()))
+            .saturating_mul(self.page_size)
+    }
+
+    /// `self` fitted to `zones` zones of `zone_size` bytes of which `zone_capacity` bytes can
+    /// be written (a zoned namespace's geometry): `pages_per_block` becomes the one that makes
+    /// the superblock `zone_capacity` bytes, everything else of the die geometry stays.
+    /// Refused, naming `zone_capacity`, when that is not a whole number of
+    /// [`superblock_step`](Self::superblock_step)s (at most 65536 pages per block), and as
+    /// [`check`](Self::check) refuses the result (`zone_size` below the capacity, `wb_size`
+    /// above it, too many `zones`, ...).
+    pub fn for_zones(
+        &self,
+        zone_size: u64,
+        zone_capacity: u64,
+        zones: u32,
+    ) -> Result<ZmsParams, ParamError> {
+        let mut p = *self;
+        p.zones = 1;
+        p.zone_size = 0;
+        p.check(ZMS_MAX_DIES)?;
+        let step = p.superblock_step();
+        if zone_capacity == 0 || !zone_capacity.is_multiple_of(step) {
+            return Err(err(
+                "zone_capacity",
+                "must be a non-zero multiple of the superblock step \
+                 (channels x luns x planes x bits per cell x page_size)",
+            ));
+        }
+        let ppb = zone_capacity / step * u64::from(p.cell.bits());
+        p.pages_per_block = u32::try_from(ppb)
+            .ok()
+            .filter(|&n| n <= 1 << 16)
+            .ok_or(err(
+                "zone_capacity",
+                "must be at most 65536 pages per block's worth of superblock",
+            ))?;
+        p.zone_size = zone_size;
+        p.zones = zones;
+        p.check(ZMS_MAX_DIES)?;
+        Ok(p)
+    }
+
     /// `self` with as many zones as `capacity` bytes of namespace hold (at least one).
     pub fn with_capacity(&self, capacity: u64) -> Result<ZmsParams, ParamError> {
         let mut p = *self;
@@ -519,10 +576,14 @@ pub struct ZmsCounters {
     pub flush_timed: u64,
     /// Buffer flushes for a host Flush command.
     pub flush_host: u64,
+    /// Buffer flushes for a Zone Finish.
+    pub flush_finish: u64,
     /// Zones reset.
     pub zone_resets: u64,
     /// Zone superblocks erased by a reset.
     pub zone_erases: u64,
+    /// Zones finished.
+    pub zone_finishes: u64,
 }
 
 /// A transfer link (a channel, or one direction of the PCIe link) as a bandwidth budget: a
@@ -567,6 +628,7 @@ enum Why {
     Contention,
     Timed,
     Host,
+    Finish,
 }
 
 /// Per-die work gathered for one batch of programs or reads: 4 KiB units to move, operations
@@ -934,6 +996,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
             Why::Contention => &mut c.flush_contention,
             Why::Timed => &mut c.flush_timed,
             Why::Host => &mut c.flush_host,
+            Why::Finish => &mut c.flush_finish,
         };
         *n = n.saturating_add(1);
         let c = &mut self.counters;
@@ -1224,17 +1287,50 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Zms<T, DIES> {
         done
     }
 
-    fn reset(&mut self, cmd: &Command) -> u64 {
-        let g = self.g;
-        let zs = g.zsu * UNIT;
+    /// The zones `offset..offset + len` of `cmd` touches (the zone of `offset` if `len` is 0),
+    /// `None` if none of the zoned namespace.
+    fn zone_range(&self, cmd: &Command) -> Option<(u32, u32)> {
+        let zs = self.g.zsu * UNIT;
         let first = cmd.offset / zs;
         let last = cmd.offset.saturating_add(cmd.len.max(1) - 1) / zs;
-        let mut done = cmd.submit;
         if cmd.nsid != self.nsid || first >= u64::from(self.p.zones) {
-            return done;
+            return None;
         }
         // Both < zones.
-        let (first, last) = (first as u32, last.min(u64::from(self.p.zones) - 1) as u32);
+        Some((first as u32, last.min(u64::from(self.p.zones) - 1) as u32))
+    }
+
+    fn finish(&mut self, cmd: &Command) -> u64 {
+        let mut done = cmd.submit;
+        let Some((first, last)) = self.zone_range(cmd) else {
+            return done;
+        };
+        for z in first..=last {
+            let wp = self.wp(z);
+            if wp >= self.g.zu || (cmd.len > 0 && wp == 0) {
+                continue;
+            }
+            for b in 0..self.p.wb_count as usize {
+                if self.bufs[b].zone == z {
+                    self.flush_buf(b, cmd.submit, Why::Finish);
+                    if self.bufs[b].flushed {
+                        done = done.max(self.bufs[b].free_at);
+                    }
+                }
+            }
+            let w = self.zone_word(z);
+            self.set_zone_word(z, (w & BULK) | self.g.zu);
+            self.zc.zone_finishes = self.zc.zone_finishes.saturating_add(1);
+        }
+        done
+    }
+
+    fn reset(&mut self, cmd: &Command) -> u64 {
+        let g = self.g;
+        let mut done = cmd.submit;
+        let Some((first, last)) = self.zone_range(cmd) else {
+            return done;
+        };
         for z in first..=last {
             for b in self.bufs[..self.p.wb_count as usize].iter_mut() {
                 if b.zone == z {
@@ -1280,6 +1376,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Model for Zms<T, DIES> {
             Op::Write => self.write(cmd),
             Op::Flush => self.flush(cmd),
             Op::ZoneReset => self.reset(cmd),
+            Op::ZoneFinish => self.finish(cmd),
             Op::Other => cmd.submit,
         }
     }
@@ -1288,7 +1385,7 @@ impl<T: DerefMut<Target = [u32]>, const DIES: usize> Model for Zms<T, DIES> {
         match op {
             Op::Read => self.p.fw_read_4k.min(self.p.fw_read),
             Op::Write => self.p.fw_wbuf0,
-            Op::Flush | Op::ZoneReset | Op::Other => 0,
+            Op::Flush | Op::ZoneReset | Op::ZoneFinish | Op::Other => 0,
         }
     }
 
