@@ -125,9 +125,14 @@ nvmet_check() {
 			for m in nvmet nvme_loop nvme_fabrics; do
 				grep -q "^$m " /proc/modules || echo "nvmock-init: FAILED: $m not loaded with nvme-loop"
 			done
-			# The in-tree modules resolved nvme-core's exports against the relinked copy.
-			grep -qw nvmock_watermark_nvme_core /proc/kallsyms \
-				&& echo "nvmock-init: nvmet: nvmet, nvme_loop, nvme_fabrics loaded on the relinked nvme_core"
+			# The in-tree modules resolved nvme-core's exports against the relinked copy (the
+			# boot's check_watermarks proved the loaded nvme_core is it): they hold it.
+			holders=
+			for h in /sys/module/nvme_core/holders/*; do holders="$holders${h##*/} "; done
+			case " $holders" in
+			*" nvme_fabrics "*) echo "nvmock-init: nvmet: nvme_fabrics, nvme_loop, nvmet loaded on the relinked nvme_core (its holders: $holders)" ;;
+			*) echo "nvmock-init: FAILED: nvme_fabrics does not hold the relinked nvme_core (holders: $holders)" ;;
+			esac
 			nvmet_export "$cdev" && nvmet_connect "$serial" && nvmet_reset_under_io "$cdev"
 		else
 			echo "nvmock-init: FAILED: modprobe nvme-loop"
