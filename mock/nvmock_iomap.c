@@ -47,6 +47,7 @@
 #include <linux/pci.h>
 #include <linux/rculist.h>
 #include <linux/sizes.h>
+#include <linux/spinlock.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
 #include <linux/xarray.h>
@@ -205,12 +206,90 @@ static void *nvmock_lookup(u64 phys, u64 len, bool *real)
 	return host;
 }
 
+/*
+ * Owner memory that does not decode host accesses: an emulated BAR whose function has Memory
+ * Space Enable clear. Through logic_iomem (UML) its reads return all ones and its writes are
+ * dropped, as a root complex completes accesses no function claims; elsewhere the host's
+ * mapping is the memory itself, and the owner floats it to all ones instead. A fixed table,
+ * since it changes on configuration writes, under the PCI core's raw spinlock: no allocation.
+ */
+#define NVMOCK_FLOAT_MAX	64
+static DEFINE_RAW_SPINLOCK(nvmock_float_lock);
+static struct {
+	unsigned long start, end;
+} nvmock_float[NVMOCK_FLOAT_MAX];
+static atomic_t nvmock_floating = ATOMIC_INIT(0);
+
+/**
+ * nvmock_iomap_float - stop or resume decoding host accesses to owner memory
+ * @host: the owner's address of the range's first byte (as its ->map hands out)
+ * @len: its length
+ * @on: true: accesses through logic_iomem read all ones and writes are dropped; false: they
+ *	reach the memory again
+ *
+ * Any context. Returns 0, -EINVAL for an empty range, or -ENOSPC when %NVMOCK_FLOAT_MAX
+ * ranges float already (the range then still decodes).
+ */
+int nvmock_iomap_float(const void *host, size_t len, bool on)
+{
+	unsigned long start = (unsigned long)host, flags;
+	int i, free = -1, rc = 0;
+
+	if (!host || !len)
+		return -EINVAL;
+	raw_spin_lock_irqsave(&nvmock_float_lock, flags);
+	for (i = 0; i < NVMOCK_FLOAT_MAX; i++) {
+		if (nvmock_float[i].start == start)
+			break;
+		if (free < 0 && !nvmock_float[i].start)
+			free = i;
+	}
+	if (on && i == NVMOCK_FLOAT_MAX) {
+		if (free < 0) {
+			rc = -ENOSPC;
+		} else {
+			nvmock_float[free].start = start;
+			nvmock_float[free].end = start + len;
+			atomic_inc(&nvmock_floating);
+		}
+	} else if (!on && i < NVMOCK_FLOAT_MAX) {
+		nvmock_float[i].start = 0;
+		nvmock_float[i].end = 0;
+		atomic_dec(&nvmock_floating);
+	}
+	raw_spin_unlock_irqrestore(&nvmock_float_lock, flags);
+	return rc;
+}
+EXPORT_SYMBOL_GPL(nvmock_iomap_float);
+
 #ifdef CONFIG_INDIRECT_IOMEM
-/* logic_iomem accessors: @priv is the owner's host address of the mapping's first byte. */
+/* Whether [@p, @p + @size) is in a floating range (nvmock_iomap_float()). */
+static bool nvmock_floats(const void *p, int size)
+{
+	unsigned long a = (unsigned long)p, flags;
+	bool hit = false;
+	int i;
+
+	if (!atomic_read(&nvmock_floating))
+		return false;
+	raw_spin_lock_irqsave(&nvmock_float_lock, flags);
+	for (i = 0; i < NVMOCK_FLOAT_MAX && !hit; i++)
+		hit = nvmock_float[i].start && a >= nvmock_float[i].start &&
+		      a + size <= nvmock_float[i].end;
+	raw_spin_unlock_irqrestore(&nvmock_float_lock, flags);
+	return hit;
+}
+
+/*
+ * logic_iomem accessors: @priv is the owner's host address of the mapping's first byte.
+ * Floating ranges read all ones and ignore writes.
+ */
 static unsigned long nvmock_lio_read(void *priv, unsigned int offset, int size)
 {
 	void *p = priv + offset;
 
+	if (nvmock_floats(p, size))
+		return ~0UL;
 	switch (size) {
 	case 1: return READ_ONCE(*(u8 *)p);
 	case 2: return READ_ONCE(*(u16 *)p);
@@ -224,6 +303,8 @@ static void nvmock_lio_write(void *priv, unsigned int offset, int size, unsigned
 {
 	void *p = priv + offset;
 
+	if (nvmock_floats(p, size))
+		return;
 	switch (size) {
 	case 1: WRITE_ONCE(*(u8 *)p, val); break;
 	case 2: WRITE_ONCE(*(u16 *)p, val); break;
@@ -234,17 +315,22 @@ static void nvmock_lio_write(void *priv, unsigned int offset, int size, unsigned
 
 static void nvmock_lio_set(void *priv, unsigned int offset, u8 value, int size)
 {
-	memset(priv + offset, value, size);
+	if (!nvmock_floats(priv + offset, size))
+		memset(priv + offset, value, size);
 }
 
 static void nvmock_lio_copy_from(void *priv, void *buffer, unsigned int offset, int size)
 {
-	memcpy(buffer, priv + offset, size);
+	if (nvmock_floats(priv + offset, size))
+		memset(buffer, 0xff, size);
+	else
+		memcpy(buffer, priv + offset, size);
 }
 
 static void nvmock_lio_copy_to(void *priv, unsigned int offset, const void *buffer, int size)
 {
-	memcpy(priv + offset, buffer, size);
+	if (!nvmock_floats(priv + offset, size))
+		memcpy(priv + offset, buffer, size);
 }
 
 static void nvmock_lio_unmap(void *priv)

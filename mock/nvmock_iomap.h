@@ -72,6 +72,7 @@ int nvmock_iomap_register(struct nvmock_iomap_ops *ops);
 bool nvmock_iomap_in_window(u64 start, u64 n);
 void *nvmock_iomap_translate(u64 phys, u64 len);
 void nvmock_iomap_unmap_counts(u64 *unbalanced, u64 *real);
+int nvmock_iomap_float(const void *host, size_t len, bool on);
 
 #ifdef __KERNEL__
 #include <linux/mm.h>

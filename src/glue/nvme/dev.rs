@@ -33,12 +33,13 @@ use crate::glue::iomap::{DevMemKind, IoMock, Region};
 use crate::glue::nvme::devmem::DevMemRegs;
 use crate::model::nvme::pmr::TimeUnit;
 use crate::model::nvme::{
-    function, Backing, BackingError, Bar, Cmb, CmbConfig, Config, Controller, HostMemory, MemError,
+    function, Backing, BackingError, Cmb, CmbConfig, Config, Controller, HostMemory, MemError,
     Pmr, PmrConfig,
     NamespaceConfig, ParamError, Params, Shadow, State, Zone, ZoneError,
     ZonedConfig, MAX_NAMESPACES,
 };
 use crate::model::pcicfg::ConfigSpace;
+use crate::glue::nvme::bar0::Bar0;
 use crate::glue::nvme::instance::Instance;
 use crate::glue::nvme::pci_host::{pdev_bar, PciDev, PciHost};
 use crate::glue::nvme::interrupt::{Interrupts, Raised, MAX_VECTORS};
@@ -371,39 +372,6 @@ impl Profile {
     }
 }
 
-/// BAR0: the buffer the driver's `ioremap()` returned, accessed like device registers.
-///
-/// # Invariants
-///
-/// `ptr` points to `len` bytes, 4-byte aligned, valid while the owning [`IoMock`] region is
-/// registered or mapped.
-struct BarMem {
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl Bar for BarMem {
-    fn read32(&self, offset: u64) -> u32 {
-        match usize::try_from(offset) {
-            Ok(o) if o % 4 == 0 && o + 4 <= self.len => {
-                // SAFETY: in bounds and aligned (type invariant); the driver writes it
-                // concurrently, hence volatile, as the kernel's readl() does.
-                unsafe { self.ptr.add(o).cast::<u32>().read_volatile() }
-            }
-            _ => 0,
-        }
-    }
-
-    fn write32(&self, offset: u64, value: u32) {
-        if let Ok(o) = usize::try_from(offset) {
-            if o % 4 == 0 && o + 4 <= self.len {
-                // SAFETY: as in `read32`.
-                unsafe { self.ptr.add(o).cast::<u32>().write_volatile(value) }
-            }
-        }
-    }
-}
-
 /// Host memory as the device reaches it by DMA, and the memory of its CMB and PMR (the
 /// owner's mappings of their BARs: see [`crate::glue::nvme::devmem`]).
 struct Dma(*mut bindings::device, Option<DevMemBuf>, Option<DevMemBuf>);
@@ -576,6 +544,8 @@ pub(crate) struct Stats {
     pub(crate) commands: AtomicU64,
     /// Interrupts raised.
     pub(crate) interrupts: AtomicU64,
+    /// Function Level Resets the controller went through.
+    pub(crate) function_resets: AtomicU64,
 }
 
 /// The state the poller thread shares with the device's owner.
@@ -587,7 +557,8 @@ pub(crate) struct Stats {
 struct Shared {
     #[pin]
     engine: Mutex<Engine>,
-    bar: BarMem,
+    /// BAR0 (the device's view of its registers: see [`Bar0`]).
+    bar0: kernel::sync::Arc<Bar0>,
     bus: kernel::sync::Arc<crate::glue::nvme::pci_host::BusData>,
     #[pin]
     irqs: Interrupts,
@@ -611,6 +582,8 @@ unsafe impl Sync for Shared {}
 #[pinned_drop]
 impl PinnedDrop for Shared {
     fn drop(self: Pin<&mut Self>) {
+        // The bus may outlive the device: its configuration writes must not reach the buffer.
+        self.bar0.detach();
         if let Err(e) = self.iomock.remove(&self.region) {
             pr_err!("nvme: removing BAR0 failed: {:?}\n", e);
         }
@@ -643,6 +616,20 @@ impl Shared {
             if *gone {
                 return (false, None);
             }
+            // A Function Level Reset that software initiated (the configuration space is
+            // already reset, and the function answers nothing until this is done): the
+            // controller, the registers as the device sees them and the interrupt state go
+            // back to power-on. Commands not completed are dropped, never completed.
+            if self.bus.flr_pending() {
+                function::reset_controller(ctrl);
+                *shadow = Shadow::new();
+                *devmem_regs = DevMemRegs::default();
+                self.bar0.function_reset();
+                self.irqs.function_reset();
+                self.stats.function_resets.fetch_add(1, Ordering::Relaxed);
+                self.bus.finish_flr();
+                return (true, None);
+            }
             // The controller's clock, in steps of at least 100 ms (the remainder of each
             // step is dropped: under 1 %).
             let ms = clock.elapsed().as_millis();
@@ -650,8 +637,12 @@ impl Shared {
                 ctrl.advance_time(ms as u64);
                 *clock = Instant::now();
             }
-            let pulled = shadow.pull(&self.bar, ctrl);
-            let devmem_pulled = devmem_regs.pull(&self.bar, ctrl);
+            // The registers as the device sees them: BAR0's buffer while it decodes, the
+            // registers saved aside while Memory Space Enable is clear (see `Bar0`).
+            let (pulled, devmem_pulled) = {
+                let bar = self.bar0.pull_view();
+                (shadow.pull(&bar, ctrl), devmem_regs.pull(&bar, ctrl))
+            };
             let (mut p, mut raised) = (Default::default(), Raised::default());
             let was_ready = ctrl.state() == State::Ready;
             // DMA goes through the function as the PCI core has it now; while it is removed
@@ -670,13 +661,19 @@ impl Shared {
                     DevMemBuf::of(&self.pmr_mem),
                 );
                 let withhold = &self.faults.withhold_io;
+                // Device Status: Transactions Pending while the pass may read host memory.
+                self.bus.set_transactions_pending(true);
                 p = timing.process(ctrl, &mut dma, store, &mut raised, withhold, now, BUDGET);
+                self.bus.set_transactions_pending(false);
             }
             if !was_ready && ctrl.state() == State::Ready {
                 self.stats.enables.fetch_add(1, Ordering::Relaxed);
             }
-            shadow.push(&self.bar, ctrl);
-            devmem_regs.push(&self.bar, ctrl);
+            {
+                let bar = self.bar0.lock();
+                shadow.push(&bar, ctrl);
+                devmem_regs.push(&bar, ctrl);
+            }
             let p: crate::model::nvme::Progress = p;
             // How long until the earliest held completion is due, if one is.
             let next_due = p
@@ -696,12 +693,13 @@ impl Shared {
                 .commands
                 .fetch_add(u64::from(fetched), Ordering::Relaxed);
         }
-        if raised.0 != 0 {
+        // A function in reset signals nothing (the next pass resets it).
+        if raised.0 != 0 && !self.bus.flr_pending() {
             self.stats.interrupts.fetch_add(1, Ordering::Relaxed);
-            self.irqs.raise(&raised, &self.bar, &self.bus);
+            self.irqs.raise(&raised, &*self.bar0, &self.bus);
         }
         // Messages held while their vector was masked go once it is unmasked.
-        self.irqs.poll(&self.bar, &self.bus);
+        self.irqs.poll(&*self.bar0, &self.bus);
         (busy, next_due)
     }
 }
@@ -862,12 +860,13 @@ impl NvmeDev {
         let timing = EngineTiming::new(&profile.timing, &params, instance.number())?;
 
         let irq = SoftIrq::new()?;
+        let bar0 = Bar0::new(usize::try_from(bar_size).map_err(|_| EINVAL)?)?;
         let mut shadow = Shadow::new();
         let mut region = None;
         let mut msix = None;
         let (mut cmb_mem, mut pmr_mem) = (None, None);
         let pref_window = devmem.as_ref().map(|m| m.span_resource());
-        let host = PciHost::new(cfg, iomock.span_resource(), pref_window, irq.irq(), |pdev| {
+        let host = PciHost::new(cfg, bar0.clone(), iomock.span_resource(), pref_window, irq.irq(), |pdev| {
             // The CMB's and PMR's BARs, assigned in the devmem window: their memory.
             if let Some(m) = &devmem {
                 for (bir, want, mem) in [
@@ -894,20 +893,22 @@ impl NvmeDev {
                 return Err(EINVAL);
             }
             let r = iomock.add_at(start, len as usize, 0)?;
-            // INVARIANT: the buffer is `len` bytes, page aligned (vmalloc or kmalloc of a
-            // power of two).
-            let bar = BarMem {
-                ptr: r.host,
-                len: r.len,
-            };
-            // The driver's first reads must see CAP, VS and CSTS (and the CMB and PMR
-            // registers).
-            shadow.reset(&bar, len, &ctrl);
-            DevMemRegs::default().push(&bar, &ctrl);
-            // The MSI-X table as after a function reset: every entry masked.
-            if let (Some(cap), Some(l)) = (msix_cap, layout) {
-                msix = Some((cap, Interrupts::reset_msix(l, &bar)));
+            {
+                let bar = bar0.lock();
+                // The driver's first reads must see CAP, VS and CSTS (and the CMB and PMR
+                // registers).
+                shadow.reset(&bar, len, &ctrl);
+                DevMemRegs::default().push(&bar, &ctrl);
+                // The MSI-X table as after a function reset: every entry masked.
+                if let (Some(cap), Some(l)) = (msix_cap, layout) {
+                    msix = Some((cap, Interrupts::reset_msix(l, &bar)));
+                }
             }
+            // What a Function Level Reset returns to; then the buffer the driver maps (page
+            // aligned, `len` bytes), which reads all ones until the driver sets Memory Space
+            // Enable.
+            bar0.capture_initial();
+            bar0.attach(r.host, r.len)?;
             region = Some(r);
             Ok(())
         })?;
@@ -924,10 +925,7 @@ impl NvmeDev {
                     timing,
                     devmem_regs: DevMemRegs::default(),
                 }),
-                bar: BarMem {
-                    ptr: region.host,
-                    len: region.len,
-                },
+                bar0,
                 bus,
                 irqs <- Interrupts::new(irq, msix),
                 stats: Stats::default(),
@@ -1106,11 +1104,7 @@ impl NvmeDev {
         }
         let mut e = self.shared.engine.lock();
         e.gone = true;
-        let mut off = 0;
-        while off + 4 <= self.shared.bar.len as u64 {
-            self.shared.bar.write32(off, !0);
-            off += 4;
-        }
+        self.shared.bar0.surprise_remove();
     }
 }
 

@@ -123,6 +123,16 @@ impl Interrupts {
         m
     }
 
+    /// After a Function Level Reset: nothing pending. (The table and PBA are back to their
+    /// power-on state in BAR0 with the rest of the registers, and the capability's Message
+    /// Control with the configuration space.)
+    pub(crate) fn function_reset(&self) {
+        let mut model = self.model.lock();
+        if let Some(m) = (*model).as_mut() {
+            *m = Msix::new(*m.layout());
+        }
+    }
+
     /// The MSI-X bits of the function's Message Control (both clear without the capability).
     pub(crate) fn control(&self, bus: &BusData) -> Control {
         match self.cap {

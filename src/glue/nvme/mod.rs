@@ -3,6 +3,7 @@
 //! The emulated NVMe function: the controller on its virtual PCI host bridge, and the
 //! configfs interface that makes controllers at run time.
 
+pub(crate) mod bar0;
 pub(crate) mod configfs;
 pub(crate) mod dev;
 pub(crate) mod devmem;

@@ -22,10 +22,24 @@
 //! deletes the device. Nothing keeps a removed `pci_dev`: [`BusData::function`] answers
 //! `None` while the function is removed.
 //!
+//! Resets and decoding: configuration writes go through the function's model
+//! ([`function::config_write`]). A change of the Command register's Memory Space Enable turns
+//! BAR0's decoding on or off at once ([`Bar0::set_decoding`]). A write of Initiate Function
+//! Level Reset resets the configuration space at once, and the function is then in reset
+//! until the device's owner has reset the controller and BAR0 ([`BusData::flr_pending`],
+//! [`BusData::finish_flr`]): meanwhile configuration reads complete with all ones and writes
+//! are dropped, as a function that answers Request Retry Status looks to software once the
+//! root complex gives up retrying (PCIe r6.0 §2.3.1; Linux's `pci_dev_wait()` waits for the
+//! Command register to read otherwise). Device Status shows Transactions Pending while the
+//! owner says the function has DMA of its own under way
+//! ([`BusData::set_transactions_pending`]).
+//!
 //! Lifetime: the bridge's sysdata is an [`Arc<BusData>`] whose reference the bridge drops in
 //! its release callback, so late users of the bus (a sysfs file held open after removal)
 //! never see freed memory.
 
+use crate::glue::nvme::bar0::Bar0;
+use crate::model::nvme::function;
 use crate::model::pcicfg::ConfigSpace;
 use crate::glue::raw_lock::RawSpinLock;
 use core::ffi::{c_int, c_uint, c_void};
@@ -147,6 +161,14 @@ pub(crate) struct BusData {
     sysdata: SysData,
     #[pin]
     cfg: RawSpinLock<KBox<ConfigSpace>>,
+    /// The configuration space at power on, what a Function Level Reset returns to.
+    initial: KBox<ConfigSpace>,
+    /// The function's BAR0, which decodes only while Memory Space Enable is set.
+    bar0: Arc<Bar0>,
+    /// A Function Level Reset is under way: the owner has yet to reset the controller.
+    flr: AtomicBool,
+    /// The function has DMA of its own under way (Device Status: Transactions Pending).
+    transactions: AtomicBool,
     /// Cleared by [`PciHost::surprise_remove`]: the function stops answering.
     present: AtomicBool,
     /// The bus number range of the root bus.
@@ -173,6 +195,23 @@ impl BusData {
     /// Runs `f` on the function's configuration space (under its lock: keep it short).
     pub(crate) fn with_cfg<R>(&self, f: impl FnOnce(&ConfigSpace) -> R) -> R {
         f(&self.cfg.lock())
+    }
+
+    /// Whether a Function Level Reset is under way: software initiated it, and the owner has
+    /// not yet reset the controller and BAR0 and called [`BusData::finish_flr`].
+    pub(crate) fn flr_pending(&self) -> bool {
+        self.flr.load(Ordering::Acquire)
+    }
+
+    /// The owner has reset the controller and BAR0: the function answers again.
+    pub(crate) fn finish_flr(&self) {
+        self.flr.store(false, Ordering::Release);
+    }
+
+    /// The function starts (`true`) or ends DMA of its own: Device Status' Transactions
+    /// Pending bit.
+    pub(crate) fn set_transactions_pending(&self, pending: bool) {
+        self.transactions.store(pending, Ordering::Relaxed);
     }
 
     /// The function writes an MSI message: `data` to `address`. The bridge's MSI controller
@@ -291,11 +330,13 @@ unsafe extern "C" fn cfg_read(
     let data = unsafe { &*(*bus).sysdata.cast::<BusData>() };
     let (v, rc) = if devfn != 0 {
         (!0, bindings::PCIBIOS_DEVICE_NOT_FOUND)
-    } else if !data.present.load(Ordering::Acquire) {
-        // A removed device: the root complex completes the read with all ones.
+    } else if !data.present.load(Ordering::Acquire) || data.flr_pending() {
+        // A removed device, or one in reset: the root complex completes the read with all
+        // ones.
         (!0, bindings::PCIBIOS_SUCCESSFUL)
     } else {
-        match data.cfg.lock().read(where_ as u16, size as u8) {
+        let pending = data.transactions.load(Ordering::Relaxed);
+        match function::config_read(&data.cfg.lock(), where_ as u16, size as u8, pending) {
             Ok(v) => (v, bindings::PCIBIOS_SUCCESSFUL),
             Err(_) => (!0, bindings::PCIBIOS_BAD_REGISTER_NUMBER),
         }
@@ -321,11 +362,21 @@ unsafe extern "C" fn cfg_write(
     let data = unsafe { &*(*bus).sysdata.cast::<BusData>() };
     let rc = if devfn != 0 {
         bindings::PCIBIOS_DEVICE_NOT_FOUND
-    } else if !data.present.load(Ordering::Acquire) {
+    } else if !data.present.load(Ordering::Acquire) || data.flr_pending() {
         bindings::PCIBIOS_SUCCESSFUL
     } else {
-        match data.cfg.lock().write(where_ as u16, size as u8, val) {
-            Ok(()) => bindings::PCIBIOS_SUCCESSFUL,
+        let mut cs = data.cfg.lock();
+        match function::config_write(&mut cs, &data.initial, where_ as u16, size as u8, val) {
+            Ok(fx) => {
+                // Under the configuration lock: BAR0 follows the register it just read back.
+                if let Some(on) = fx.memory_space {
+                    data.bar0.set_decoding(on);
+                }
+                if fx.flr {
+                    data.flr.store(true, Ordering::Release);
+                }
+                bindings::PCIBIOS_SUCCESSFUL
+            }
             Err(_) => bindings::PCIBIOS_BAD_REGISTER_NUMBER,
         }
     };
@@ -398,14 +449,24 @@ impl PciHost {
     /// `cfg`, assigns its BARs and gives it (and every rescan of it) interrupt `irq`.
     /// `before_add` runs with the device
     /// scanned and assigned, before drivers may bind: it sets up what the BARs' addresses
-    /// must reach.
+    /// must reach. `bar0` is the function's BAR0, which decodes while the Command register
+    /// says so (off at first: `cfg`'s Command register must be zero).
     pub(crate) fn new(
         cfg: KBox<ConfigSpace>,
+        bar0: Arc<Bar0>,
         window: *mut bindings::resource,
         pref_window: Option<*mut bindings::resource>,
         irq: u32,
         before_add: impl FnOnce(*mut bindings::pci_dev) -> Result,
     ) -> Result<Self> {
+        if function::memory_space(&cfg) {
+            return Err(EINVAL);
+        }
+        // The power-on state, for Function Level Resets.
+        let mut initial = KBox::<ConfigSpace>::new_uninit(GFP_KERNEL)?;
+        cfg.clone_in_place(&mut initial);
+        // SAFETY: initialised by `clone_in_place`.
+        let initial = unsafe { initial.assume_init() };
         let _rescan = RescanLock::new();
         #[cfg(CONFIG_PCI_DOMAINS)]
         // SAFETY: no preconditions; the domain is released with the bridge.
@@ -445,6 +506,10 @@ impl PciHost {
             pin_init!(BusData {
                 sysdata: sysdata(domain),
                 cfg <- RawSpinLock::new(cfg, c_str!("nvmock_pci_cfg"), kernel::static_lock_class!()),
+                initial,
+                bar0,
+                flr: AtomicBool::new(false),
+                transactions: AtomicBool::new(false),
                 present: AtomicBool::new(true),
                 busn <- Opaque::ffi_init(move |p: *mut bindings::resource| {
                     // SAFETY: `p` is valid for writes; a zeroed resource is an unlinked one.
