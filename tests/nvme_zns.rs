@@ -752,6 +752,7 @@ fn report_zones_field_errors() {
     let buf = h.buffer(4096, 0, 0);
     s.prp1 = buf.prp1;
     s.cdw12 = 1023;
+    let receives = h.ctrl.zone_receives();
     for cdw13 in [1, 2, 8 << 8, 0xff << 8, 1 << 17] {
         s.cdw13 = cdw13;
         assert_status(&h.exec(1, &s), Status::INVALID_FIELD);
@@ -762,6 +763,11 @@ fn report_zones_field_errors() {
     s.cdw10 = 0;
     s.cdw12 = (8 << 20) / 4 - 1;
     assert_status(&h.exec(1, &s), Status::INVALID_FIELD);
+    // Every Zone Management Receive counts, refused or not; other commands do not.
+    assert_eq!(h.ctrl.zone_receives(), receives + 7);
+    report(&mut h, ZNS, 0, 0, true, 4096);
+    write(&mut h, 0, 1);
+    assert_eq!(h.ctrl.zone_receives(), receives + 8);
 }
 
 // -------------------------------------------------------------------------------------------

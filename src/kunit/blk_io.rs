@@ -4,15 +4,20 @@
 //! by its `dev_t`, read and written with bios that bypass the page cache.
 
 use core::ffi::{c_int, c_void};
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use kernel::bindings;
 use crate::glue::nvme::pci_host::PciDev;
 use kernel::page::Page;
 use kernel::prelude::*;
+use kernel::sync::Completion;
 
 /// `BLK_OPEN_READ | BLK_OPEN_WRITE` (a cast macro, which bindgen does not see).
 const BLK_OPEN_RW: bindings::blk_mode_t = 1 | 2;
 /// Bytes per sector, the unit of `bi_sector`.
 const SECTOR: usize = 512;
+/// `REQ_OP_MASK`: the operation's bits of a request's `cmd_flags` (a macro over an enum).
+const REQ_OP_MASK: bindings::blk_opf_t = (1 << 8) - 1;
 
 /// The name of a device (its kobject's).
 ///
@@ -203,6 +208,166 @@ impl BlockDev {
         unsafe { bindings::blk_queue_rq_timeout((*(*self.bdev).bd_disk).queue, j as u32) };
     }
 
+    /// The disk's request queue.
+    fn queue(&self) -> *mut bindings::request_queue {
+        // SAFETY: `bdev` is open (type invariant): its disk and queue are live.
+        unsafe { (*(*self.bdev).bd_disk).queue }
+    }
+
+    /// The number of zones the block layer knows the disk by (0 if it is not zoned).
+    pub(crate) fn nr_zones(&self) -> u32 {
+        // SAFETY: `bdev` is open (type invariant): its disk is live.
+        unsafe { (*(*self.bdev).bd_disk).nr_zones }
+    }
+
+    /// The queue's `max_hw_sectors` and `max_segments` limits, which bound what a driver
+    /// transfers in one command.
+    pub(crate) fn hw_limits(&self) -> (u32, u16) {
+        // SAFETY: the queue is live while `bdev` is open (type invariant).
+        unsafe {
+            let l = &(*self.queue()).limits;
+            (l.max_hw_sectors, l.max_segments)
+        }
+    }
+
+    /// Requests of this disk with operation `op` that the block layer has started (handed
+    /// to the driver) and that have not completed: for a test to see that a command is at
+    /// the device.
+    pub(crate) fn started(&self, op: bindings::req_op) -> usize {
+        struct Count {
+            q: *mut bindings::request_queue,
+            op: bindings::req_op,
+            n: usize,
+        }
+        unsafe extern "C" fn visit(rq: *mut bindings::request, data: *mut c_void) -> bool {
+            // SAFETY: `data` is the `Count` of `started`, alive during the walk; the tag
+            // iterator holds a reference to `rq` while it calls us.
+            unsafe {
+                let c = &mut *data.cast::<Count>();
+                if (*rq).q == c.q && (*rq).cmd_flags & REQ_OP_MASK == c.op {
+                    c.n += 1;
+                }
+            }
+            true
+        }
+        let q = self.queue();
+        let mut c = Count { q, op, n: 0 };
+        // SAFETY: the queue and its tag set are live while `bdev` is open (type invariant);
+        // `visit` only reads the requests it is given and `c`, which outlives the walk.
+        unsafe {
+            bindings::blk_mq_tagset_busy_iter(
+                (*q).tag_set,
+                Some(visit),
+                (&mut c as *mut Count).cast(),
+            )
+        };
+        c.n
+    }
+
+    /// The block layer's own record of the zone holding byte `offset`
+    /// (`blkdev_get_zone_info()`): the zone condition it caches (Implicitly and Explicitly
+    /// Opened and Closed collapse into `BLK_ZONE_COND_ACTIVE`, a zone with no write pointer
+    /// has `u64::MAX`), which it takes from the device only when it has none.
+    pub(crate) fn zone_info(&self, offset: u64) -> Result<bindings::blk_zone> {
+        let mut z = bindings::blk_zone::default();
+        // SAFETY: `bdev` is open (type invariant); `z` is writable.
+        let rc = unsafe {
+            bindings::blkdev_get_zone_info(self.bdev, offset / SECTOR as u64, &mut z)
+        };
+        kernel::error::to_result(rc)?;
+        Ok(z)
+    }
+
+    /// Writes `data` at byte `offset` as bios of `chunk` bytes each (a multiple of the page
+    /// size that divides `data.len()`), submitted one after the other without waiting:
+    /// sequential writes in flight together. [`Writes::wait`] gives each one's result.
+    pub(crate) fn start_writes(&self, offset: u64, data: &[u8], chunk: usize) -> Result<Writes<'_>> {
+        let psize = kernel::page::PAGE_SIZE;
+        if offset % SECTOR as u64 != 0
+            || chunk == 0
+            || chunk % psize != 0
+            || data.len() % chunk != 0
+        {
+            return Err(EINVAL);
+        }
+        let n = data.len() / chunk;
+        let per_bio = chunk / psize;
+        let state = KBox::pin_init(
+            pin_init!(WritesState {
+                done <- Completion::new(),
+                left: AtomicUsize::new(1),
+            }),
+            GFP_KERNEL,
+        )?;
+        let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(
+                WriteSlot {
+                    state: &*state,
+                    errno: AtomicI32::new(0),
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let mut pages = KVec::with_capacity(data.len() / psize, GFP_KERNEL)?;
+        for part in data.chunks(psize) {
+            let p = Page::alloc_page(GFP_KERNEL)?;
+            // SAFETY: `part` is readable for its length, which is the page's.
+            unsafe { p.write_raw(part.as_ptr(), 0, part.len())? };
+            pages.push(p, GFP_KERNEL)?;
+        }
+        let mut w = Writes {
+            state,
+            slots,
+            pages,
+            submitting: true,
+            _bdev: PhantomData,
+        };
+        for i in 0..n {
+            // On failure `w`'s drop waits for the bios already submitted.
+            self.submit_write(&w, i, offset + (i * chunk) as u64, per_bio)?;
+        }
+        w.end_submission();
+        Ok(w)
+    }
+
+    /// Submits bio `i` of `w`, of its `per_bio` pages from `i * per_bio`, at byte `offset`.
+    fn submit_write(&self, w: &Writes<'_>, i: usize, offset: u64, per_bio: usize) -> Result {
+        let pages = w.pages.get(i * per_bio..(i + 1) * per_bio).ok_or(EINVAL)?;
+        let slot = w.slots.get(i).ok_or(EINVAL)?;
+        let psize = kernel::page::PAGE_SIZE;
+        // SAFETY: `bdev` is open; `fs_bio_set` is the kernel's general bio set.
+        let bio = unsafe {
+            bindings::bio_alloc_bioset(
+                self.bdev,
+                per_bio as u16,
+                bindings::req_op_REQ_OP_WRITE,
+                bindings::GFP_KERNEL,
+                &raw mut bindings::fs_bio_set,
+            )
+        };
+        if bio.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `bio` is ours until it is submitted (or put). Its pages and `slot` live in
+        // `w` until `w` has waited for every submitted bio (`Writes`' drop), and the block
+        // device, which `w` borrows, stays open meanwhile.
+        unsafe {
+            (*bio).bi_iter.bi_sector = offset / SECTOR as u64;
+            for p in pages.iter() {
+                if bindings::bio_add_page(bio, p.as_ptr(), psize as u32, 0) != psize as _ {
+                    bindings::bio_put(bio);
+                    return Err(ENOMEM);
+                }
+            }
+            (*bio).bi_end_io = Some(write_ended);
+            (*bio).bi_private = (slot as *const WriteSlot).cast_mut().cast();
+            w.state.left.fetch_add(1, Ordering::AcqRel);
+            bindings::submit_bio(bio);
+        }
+        Ok(())
+    }
+
     /// Reads (`write == false`) or writes `buf` at byte `offset`, with one bio per at most
     /// `pages_per_bio` pages. `offset` and `buf.len()` must be multiples of the sector size.
     pub(crate) fn transfer(
@@ -363,6 +528,91 @@ impl BlockDev {
             }
         }
         Ok(sector)
+    }
+}
+
+/// What the bios of a [`Writes`] share: the count of those not ended (plus one while they
+/// are being submitted) and the completion the last one signals.
+#[pin_data]
+struct WritesState {
+    #[pin]
+    done: Completion,
+    left: AtomicUsize,
+}
+
+impl WritesState {
+    /// One bio (or the submission) is over.
+    fn put(&self) {
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.done.complete_all();
+        }
+    }
+}
+
+/// One bio of a [`Writes`]: its result once it has ended.
+struct WriteSlot {
+    state: *const WritesState,
+    errno: AtomicI32,
+}
+
+/// The end of a bio of [`BlockDev::start_writes`]: records its status, frees it and counts it
+/// off. Called by the block layer (in interrupt context, or in the submitter's when the
+/// bio fails before reaching the driver).
+unsafe extern "C" fn write_ended(bio: *mut bindings::bio) {
+    // SAFETY: `bi_private` is the bio's `WriteSlot` (set in `submit_write`), alive until its
+    // `Writes` has seen every bio end; so is the shared state it points to. The bio is ours
+    // to put once it has ended.
+    unsafe {
+        let slot = &*(*bio).bi_private.cast::<WriteSlot>();
+        let errno = bindings::blk_status_to_errno((*bio).bi_status);
+        bindings::bio_put(bio);
+        slot.errno.store(errno, Ordering::Relaxed);
+        (*slot.state).put();
+    }
+}
+
+/// Writes in flight together (see [`BlockDev::start_writes`]); dropping it waits for them.
+///
+/// # Invariants
+///
+/// Every submitted bio points at one of `slots` and at `state`, and carries pages of
+/// `pages`; `state.left` counts the bios not ended, plus one while `submitting`. None of them
+/// moves or is freed before `state.left` is 0 (`drop` waits for it).
+pub(crate) struct Writes<'a> {
+    state: Pin<KBox<WritesState>>,
+    slots: KVec<WriteSlot>,
+    pages: KVec<Page>,
+    submitting: bool,
+    _bdev: PhantomData<&'a BlockDev>,
+}
+
+impl Writes<'_> {
+    fn end_submission(&mut self) {
+        if self.submitting {
+            self.submitting = false;
+            self.state.put();
+        }
+    }
+
+    /// Waits until every write has ended; each one's result, in submission (and offset)
+    /// order.
+    pub(crate) fn wait(&mut self) -> Result<KVec<Result>> {
+        self.end_submission();
+        self.state.done.wait_for_completion();
+        let mut out = KVec::with_capacity(self.slots.len(), GFP_KERNEL)?;
+        for s in self.slots.iter() {
+            let e = s.errno.load(Ordering::Relaxed);
+            out.push(if e == 0 { Ok(()) } else { Err(Error::from_errno(e)) }, GFP_KERNEL)?;
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Writes<'_> {
+    fn drop(&mut self) {
+        self.end_submission();
+        // The bios still use the slots and pages (type invariant).
+        self.state.done.wait_for_completion();
     }
 }
 

@@ -145,6 +145,9 @@ pub struct Controller<const QUEUES: usize> {
     pub(super) rr: usize,
     /// A controller reset happened: the next [`Controller::process`] closes the open zones.
     pub(super) zones_closing: bool,
+    /// Zone Management Receive commands executed, whatever their outcome (kept across
+    /// resets): how many pages a host's zone report took.
+    pub(super) zone_receives: u64,
     /// Completions the timing hook holds back until they are due (dropped by a reset).
     pub(super) pending: Pending<QUEUES>,
     /// The CMB and PMR, if any (kept across resets; see `cmb.rs`, `pmr.rs`).
@@ -187,6 +190,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             clock: 0,
             rr: 0,
             zones_closing: false,
+            zone_receives: 0,
             pending: Pending::NEW,
             devmem: DevMem::NEW,
             buf: [0; BUF_SIZE],
@@ -254,6 +258,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
                 clock: |f| f.write(0),
                 rr: |f| f.write(0),
                 zones_closing: |f| f.write(false),
+                zone_receives: |f| f.write(0),
                 pending: |f| Pending::init_raw(f),
                 devmem: |f| f.write(DevMem::NEW),
                 buf: |f| f.cast::<u8>().write_bytes(0, BUF_SIZE),

@@ -809,6 +809,7 @@ impl<const QUEUES: usize> Controller<QUEUES> {
         mem: &mut M,
         backing: &mut B,
     ) -> Result<u64, Status> {
+        self.zone_receives = self.zone_receives.wrapping_add(1);
         let (z, ns) = self.zoned_ns(sqe.nsid)?;
         let zra = sqe.cdw13 as u8;
         let zrasf = (sqe.cdw13 >> 8) as u8;
@@ -872,6 +873,13 @@ impl<const QUEUES: usize> Controller<QUEUES> {
             }
         }
         Ok(0)
+    }
+
+    /// Zone Management Receive commands executed since the controller was created, whatever
+    /// their outcome (a controller reset keeps the count): a host that pages its zone report
+    /// sends one per page.
+    pub fn zone_receives(&self) -> u64 {
+        self.zone_receives
     }
 
     /// Zeroes the zone records of zoned namespace `nsid` back to Empty (Format NVM).
