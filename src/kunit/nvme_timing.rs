@@ -4,15 +4,20 @@
 //!
 //! Completions never come before the configured latency; several commands of one queue are
 //! in flight in the controller at once (a `simple` model with slots overlaps them); a latency
-//! beyond the driver's I/O timeout takes the driver through abort and controller reset; and
-//! rewriting a small NAND device triggers garbage collection that its counters show.
+//! beyond the driver's I/O timeout takes the driver through abort and controller reset;
+//! rewriting a small NAND device triggers garbage collection that its counters show; and a
+//! ConZone-like zoned controller (`zms`) shows, in its counters, buffer contention as zones
+//! written in parallel outnumber its write buffers and L2P cache misses as random reads
+//! range beyond the cache's reach, with its conventional namespace timed apart.
 //! Measured times are printed, not judged (speed and accuracy are `make bench`'s): the only
 //! timed checks are "not early" and ordering.
 
-use crate::glue::nvme::timing::{Kind, TimingProfile};
+use crate::glue::nvme::dev::{NvmeDev, Profile};
+use crate::glue::nvme::instance::Instance;
+use crate::glue::nvme::timing::{Kind, TimingProfile, ZmsReport};
 use crate::kunit::blk_io::BlockDev;
 use crate::kunit::nvme_io::pattern;
-use crate::model::nvme::timing::{NandParams, SimpleParams};
+use crate::model::nvme::timing::{NandParams, SimpleParams, ZmsParams};
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -34,6 +39,36 @@ fn simple(latency_ns: u64, slots: u32) -> TimingProfile {
         },
         ..TimingProfile::default()
     }
+}
+
+/// A controller with one zoned namespace of `ns_mib` MiB timed by a `zms` model with
+/// parameters `zms`, after `namespaces - 1` conventional ones of the same size: zones of the
+/// power of two above one superblock step of the model (`conzone-like`: 2 MiB), the step
+/// (1536 KiB) their capacity, so that the model's superblock is one step.
+fn zms_dev(zms: ZmsParams, ns_mib: u32, namespaces: u32) -> Result<NvmeDev> {
+    let step = zms.superblock_step();
+    let kib = |b: u64| u32::try_from(b >> 10).map_err(|_| EINVAL);
+    NvmeDev::new(
+        &Profile {
+            ns_mib,
+            namespaces,
+            zoned: 1,
+            zone_kib: kib(step.next_power_of_two())?,
+            zone_cap_kib: kib(step)?,
+            timing: TimingProfile {
+                kind: Kind::Zms,
+                zms,
+                ..TimingProfile::default()
+            },
+            ..Default::default()
+        },
+        Instance::alloc()?,
+    )
+}
+
+/// The `zms` part of `dev`'s timing report.
+fn zms_report(dev: &NvmeDev) -> Result<ZmsReport> {
+    dev.timing_report().zms.ok_or(EINVAL)
 }
 
 /// Nanoseconds since `t`.
@@ -89,9 +124,10 @@ impl Parallel {
 #[kernel::macros::kunit_tests(nvmock_nvme_timing)]
 mod tests {
     use super::*;
-    use crate::glue::nvme::dev::{NvmeDev, Profile};
-    use crate::glue::nvme::instance::Instance;
+    use crate::glue::nvme::timing::conventional;
+    use crate::kunit::blk_io::nvme_namespace_devts;
     use crate::kunit::nvme_io::open_ns;
+    use crate::model::nvme::timing::{mix, presets, MapUnit, UNIT};
     use kernel::alloc::KVVec;
 
     /// With 200 us reads and writes, every 4 KiB read and write the driver does one at a time
@@ -275,6 +311,245 @@ mod tests {
                 &Profile {
                     ns_mib: 1,
                     timing,
+                    ..Default::default()
+                },
+                Instance::alloc()?,
+            );
+            check!(matches!(r, Err(e) if e == EINVAL));
+        }
+        Ok(())
+    }
+    /// A ConZone-like controller (the `conzone-like` preset, without its timed flush, so that
+    /// the host's pace does not decide which flush comes first): writing as many zones in
+    /// turn as it has write buffers (4 KiB at a time, each zone at its write pointer) flushes
+    /// nothing; writing one zone more, two of the zones share a buffer, and every write that
+    /// finds the other zone's data there flushes it (a contention flush) and waits for the
+    /// flush (a write-buffer stall). The counts follow from the preset's buffer count and the
+    /// static or modulo assignment, which both give zones `n` and `2n` buffer 0 here.
+    #[test]
+    fn zones_beyond_the_write_buffers_contend() -> Result {
+        const ROUNDS: u64 = 8;
+        let p = ZmsParams {
+            wb_flush_ns: 0,
+            ..presets::CONZONE_LIKE
+        };
+        let n = u64::from(p.wb_count);
+        let zone = p.superblock_step().next_power_of_two();
+        // Rounds of 4 KiB must not fill a buffer (a full flush).
+        check!(ROUNDS * UNIT < p.wb_size);
+        let dev = zms_dev(p, 32, 1)?;
+        let bdev = open_ns(&dev)?;
+        check!(bdev.is_zoned());
+        let mut unit = [0u8; 4096];
+        // Zones first..first + count in turn, ROUNDS times; the counters' change.
+        let mut turns = |first: u64, count: u64| -> Result<(u64, u64, u64)> {
+            let a = zms_report(&dev)?;
+            let s0 = dev.timing_report().counters.wb_stalls;
+            for r in 0..ROUNDS {
+                for z in first..first + count {
+                    pattern(z * 1000 + r, &mut unit);
+                    bdev.transfer(true, z * zone + r * UNIT, &mut unit, 1)?;
+                }
+            }
+            let b = zms_report(&dev)?;
+            let s1 = dev.timing_report().counters.wb_stalls;
+            Ok((
+                b.counters.flush_contention - a.counters.flush_contention,
+                s1 - s0,
+                b.counters.flush_full - a.counters.flush_full,
+            ))
+        };
+        // Zones 0..n: one buffer each.
+        let (flushes, stalls, full) = turns(0, n)?;
+        pr_info!(
+            "nvme_timing: conzone-like, {} write buffer(s), {} zone(s) in turn: {} contention flushes, {} stalls\n",
+            n,
+            n,
+            flushes,
+            stalls
+        );
+        check!(flushes == 0 && stalls == 0 && full == 0);
+        // Zones n..=2n: n + 1 zones. The first round finds every buffer holding data of the
+        // first zones (n flushes); then zones n and 2n take buffer 0 from each other at
+        // every write but the first (2 * ROUNDS - 1).
+        let (flushes, stalls, full) = turns(n, n + 1)?;
+        pr_info!(
+            "nvme_timing: conzone-like, {} write buffer(s), {} zones in turn: {} contention flushes, {} stalls\n",
+            n,
+            n + 1,
+            flushes,
+            stalls
+        );
+        check!(full == 0);
+        check!(flushes == n + 2 * ROUNDS - 1);
+        // Each contention flush holds up the write that caused it.
+        check!(stalls == flushes);
+        // Zone 2n holds what was written last.
+        let mut back = [0u8; 4096];
+        pattern(2 * n * 1000 + ROUNDS - 1, &mut unit);
+        bdev.transfer(false, 2 * n * zone + (ROUNDS - 1) * UNIT, &mut back, 1)?;
+        check!(back == unit);
+        Ok(())
+    }
+    /// A ConZone-like controller with its L2P cache shrunk to map half a zone (the preset's
+    /// cache maps 1020 MiB, more than a test namespace; page mapping, so an entry per 4 KiB):
+    /// after four zones are written, random 4 KiB reads over a working set of half the cache's
+    /// reach miss at most once per entry (cold) and hit otherwise; over four zones (8 times
+    /// the reach) they mostly miss (LRU keeps 1/8 of the set: about 7 in 8 miss).
+    #[test]
+    fn reads_beyond_the_l2p_reach_miss() -> Result {
+        const READS: u64 = 512;
+        const ZONES: u64 = 4;
+        let step = presets::CONZONE_LIKE.superblock_step();
+        let zu = step / UNIT;
+        let p = ZmsParams {
+            l2p_entries: u32::try_from(zu / 2).map_err(|_| EINVAL)?,
+            ..presets::CONZONE_LIKE
+        };
+        check!(p.map_unit == MapUnit::Page);
+        let entries = u64::from(p.l2p_entries);
+        let zone = step.next_power_of_two();
+        let dev = zms_dev(p, 32, 1)?;
+        let bdev = open_ns(&dev)?;
+        let mut buf = KVVec::from_elem(0u8, 128 << 10, GFP_KERNEL)?;
+        for z in 0..ZONES {
+            for i in 0..step / (128 << 10) {
+                pattern(z * 100 + i, &mut buf);
+                bdev.transfer(true, z * zone + i * (128 << 10), &mut buf, 32)?;
+            }
+        }
+        // Random reads over `units` units of the written zones, in zone order; the change of
+        // (hits, misses).
+        let mut unit = [0u8; 4096];
+        let mut reads = |units: u64, seed: u64| -> Result<(u64, u64)> {
+            let a = zms_report(&dev)?.counters;
+            for i in 0..READS {
+                let u = mix(seed, i) % units;
+                bdev.transfer(false, u / zu * zone + u % zu * UNIT, &mut unit, 1)?;
+            }
+            let b = zms_report(&dev)?.counters;
+            Ok((b.cache_hits - a.cache_hits, b.cache_misses - a.cache_misses))
+        };
+        let small = entries / 2;
+        let (hits, misses) = reads(small, 1)?;
+        pr_info!(
+            "nvme_timing: conzone-like, L2P cache of {} entries: {} random reads over {} units: {} hits, {} misses\n",
+            entries,
+            READS,
+            small,
+            hits,
+            misses
+        );
+        check!(misses <= small);
+        check!(hits + small >= READS);
+        let large = ZONES * zu;
+        check!(large >= 8 * entries);
+        let (hits, misses) = reads(large, 2)?;
+        pr_info!(
+            "nvme_timing: conzone-like, L2P cache of {} entries: {} random reads over {} units: {} hits, {} misses\n",
+            entries,
+            READS,
+            large,
+            hits,
+            misses
+        );
+        check!(misses > READS / 2);
+        check!(hits < READS / 4);
+        let r = zms_report(&dev)?;
+        check!(r.l2p_cached <= p.l2p_entries);
+        Ok(())
+    }
+
+    /// A conventional namespace beside the zoned one on a ConZone-like controller (without
+    /// the timed flush, so that the finish below finds the zone's data still buffered however
+    /// slow the host) is timed apart (pSLC-like reads, buffered writes): its reads never
+    /// complete before the conventional model's read latency, and they move none of the zoned
+    /// model's counters. Zones per state follow the controller's records; a Zone Finish
+    /// reaches the model, which flushes the zone's buffer.
+    #[test]
+    fn conventional_namespace_beside_the_zones() -> Result {
+        let p = ZmsParams {
+            wb_flush_ns: 0,
+            ..presets::CONZONE_LIKE
+        };
+        let c = conventional(&p);
+        let dev = zms_dev(p, 8, 2)?;
+        let pdev = dev.pdev().ok_or(ENODEV)?;
+        // Both namespaces' disks, each opened once the driver has added it.
+        let mut devts = KVec::new();
+        check!(crate::kunit::nvme::wait_until(
+            || match nvme_namespace_devts(&pdev) {
+                Ok(v) => {
+                    devts = v;
+                    devts.len() == 2
+                }
+                Err(_) => false,
+            }
+        ));
+        let (mut conv, mut zoned) = (None, None);
+        for &d in devts.iter() {
+            let mut opened = Err(ETIMEDOUT);
+            crate::kunit::nvme::wait_until(|| {
+                opened = BlockDev::open(d);
+                !matches!(&opened, Err(e) if *e == ENXIO)
+            });
+            let b = opened?;
+            if b.is_zoned() {
+                zoned = Some(b);
+            } else {
+                conv = Some(b);
+            }
+        }
+        let (Some(conv), Some(zoned)) = (conv, zoned) else {
+            pr_err!("nvme_timing: no conventional and zoned namespace pair\n");
+            return Err(EBADMSG);
+        };
+        let mut unit = [0u8; 4096];
+        pattern(7, &mut unit);
+        conv.transfer(true, 0, &mut unit, 1)?;
+        let before = zms_report(&dev)?.counters;
+        let mut min = u64::MAX;
+        for i in 0..32u64 {
+            let t = Instant::<Monotonic>::now();
+            conv.transfer(false, (i % 4) * 4096, &mut unit, 1)?;
+            min = min.min(since(t));
+        }
+        pr_info!(
+            "nvme_timing: conzone-like, conventional namespace: 4 KiB reads of at least {} ns (model {} ns)\n",
+            min,
+            c.read_latency
+        );
+        check!(min >= c.read_latency);
+        let after = zms_report(&dev)?.counters;
+        check!(after.cache_hits == before.cache_hits && after.cache_misses == before.cache_misses);
+        // One write opens a zone implicitly; a finish makes it full, through the model.
+        let zone = p.superblock_step().next_power_of_two();
+        zoned.transfer(true, zone, &mut unit, 1)?;
+        let r = zms_report(&dev)?;
+        check!(r.zones[1] == 1);
+        zoned.zone_mgmt(kernel::bindings::req_op_REQ_OP_ZONE_FINISH, zone, zone)?;
+        let r = zms_report(&dev)?;
+        check!(r.zones[1] == 0 && r.zones[5] == 1);
+        check!(r.counters.zone_finishes == 1 && r.counters.flush_finish == 1);
+        Ok(())
+    }
+
+    /// Zoned timing the profile cannot have is refused when the controller is made: no
+    /// zoned namespace, a zone capacity that is not a whole superblock of the preset.
+    #[test]
+    fn bad_zoned_timing_profiles_are_refused() -> Result {
+        let zms = TimingProfile {
+            kind: Kind::Zms,
+            ..TimingProfile::default()
+        };
+        for (zoned, zone_kib, zone_cap_kib) in [(0, 4096, 0), (1, 4096, 0), (1, 4096, 2048)] {
+            let r = NvmeDev::new(
+                &Profile {
+                    ns_mib: 8,
+                    zoned,
+                    zone_kib,
+                    zone_cap_kib,
+                    timing: zms,
                     ..Default::default()
                 },
                 Instance::alloc()?,
