@@ -37,7 +37,7 @@
 
 use crate::model::nvme::timing::{
     presets::{self, Preset},
-    transfer_ns, AnyModel, Command, Counters, MapUnit, Model, ModelTiming, NandParams, Op,
+    transfer_ns, AnyModel, Command, Counters, MapUnit, Model, ModelTiming, NandParams, NoDelay, Op,
     ParamError, Simple, SimpleParams, Zms, ZmsCounters, ZmsParams, MAX_LATENCY, MAX_SLOTS,
     NS_PER_SEC, UNIT,
 };
@@ -157,9 +157,12 @@ impl TimingProfile {
     }
 
     /// The model to build for namespaces of `bytes` bytes in all (`None` for `zms`, which
-    /// [`ZonedTiming::new`] builds from the zoned namespaces), or the parameter that is wrong
+    /// [`ZonedTiming::new_boxed`] builds from the zoned namespaces), or the parameter that is wrong
     /// and why. Every model is checked (`zms` with its own zone geometry), so that a bad value
     /// is refused when it is written whichever model is chosen.
+    // Not inlined (nor the builders below): inlined into one caller, the models' temporaries
+    // made a 14 KiB frame, past the end of UML's 16 KiB kernel stack with KASAN.
+    #[inline(never)]
     pub(crate) fn preset(&self, bytes: u64) -> Result<Option<Preset>, ParamError> {
         self.simple.check(SLOTS)?;
         let capacity = (bytes / 4096 * 4096).max(4096);
@@ -237,7 +240,13 @@ impl ZonedTiming {
     /// The model of `profile` (kind `zms`) for the namespaces of `params`, controller
     /// `instance` (for the messages); a profile the model cannot time is refused with the
     /// attribute named.
-    pub(crate) fn new(profile: &TimingProfile, params: &Params, instance: u32) -> Result<Self> {
+    /// The model goes straight into its box ([`CtrlModel::Zoned`]): no copy of it on the stack.
+    #[inline(never)]
+    pub(crate) fn new_boxed(
+        profile: &TimingProfile,
+        params: &Params,
+        instance: u32,
+    ) -> Result<KBox<CtrlModel>> {
         let mut zoned = [None; MAX_NAMESPACES];
         let mut geometry = None;
         let mut zones = 0u32;
@@ -311,14 +320,15 @@ impl ZonedTiming {
             MapUnit::Chunk => p.chunk_size,
             MapUnit::Zone => p.superblock_size(),
         };
+        let slot = KBox::<CtrlModel>::new_uninit(GFP_KERNEL)?;
         // INVARIANT: the ranges follow each other from 0, `zones` zones in all.
-        Ok(ZonedTiming {
+        Ok(slot.write(CtrlModel::Zoned(ZonedTiming {
             zms,
             conv,
             zoned,
             l2p_entries: p.l2p_entries,
             entry_bytes,
-        })
+        })))
     }
 
     /// NSIDs of the zoned namespaces the model times.
@@ -543,6 +553,7 @@ impl Timing for Hook<'_> {
 
 /// The model `profile` asks for, covering the namespaces of `params` (controller
 /// `instance`, for the messages).
+#[inline(never)]
 fn build(profile: &TimingProfile, params: &Params, instance: u32) -> Result<KBox<CtrlModel>> {
     let mut offsets = [(0u64, 0u64); crate::model::nvme::MAX_NAMESPACES];
     let mut bytes = 0u64;
@@ -555,19 +566,38 @@ fn build(profile: &TimingProfile, params: &Params, instance: u32) -> Result<KBox
         pr_err!("nvme profile {}: timing: {} {}\n", instance, e.param, e.rule);
         EINVAL
     };
-    let Some(preset) = profile.preset(bytes).map_err(refused)? else {
-        let zoned = ZonedTiming::new(profile, params, instance)?;
-        return Ok(KBox::new(CtrlModel::Zoned(zoned), GFP_KERNEL)?);
-    };
-    let table = match preset {
-        Preset::Nand(p) => {
-            let len = p.table_len().map_err(refused)?;
-            KVVec::from_elem(0u32, len, GFP_KERNEL)?
+    // Each kind in a function of its own, writing its model into the box: a controller with
+    // `none` or `simple` (every functional suite's) keeps no `nand` or `zms` model on the
+    // stack, even for a moment.
+    match profile.preset(bytes).map_err(refused)? {
+        None => ZonedTiming::new_boxed(profile, params, instance),
+        Some(Preset::Nand(p)) => build_nand(p, &offsets, instance),
+        Some(Preset::None) => Ok(KBox::<CtrlModel>::new_uninit(GFP_KERNEL)?
+            .write(CtrlModel::Any(AnyModel::None(NoDelay::new())))),
+        Some(Preset::Simple(p)) => {
+            let simple = Simple::new(p).map_err(refused)?;
+            let slot = KBox::<CtrlModel>::new_uninit(GFP_KERNEL)?;
+            Ok(slot.write(CtrlModel::Any(AnyModel::Simple(simple))))
         }
-        Preset::None | Preset::Simple(_) => KVVec::new(),
+    }
+}
+
+/// A `nand` model with `p` for the namespaces at `offsets` (byte offset, length), in its box.
+#[inline(never)]
+fn build_nand(
+    p: NandParams,
+    offsets: &[(u64, u64); MAX_NAMESPACES],
+    instance: u32,
+) -> Result<KBox<CtrlModel>> {
+    let refused = |e: ParamError| {
+        pr_err!("nvme profile {}: timing: {} {}\n", instance, e.param, e.rule);
+        EINVAL
     };
-    let mut model = AnyModel::from_preset(preset, table).map_err(refused)?;
-    if let AnyModel::Nand(n) = &mut model {
+    let table = KVVec::from_elem(0u32, p.table_len().map_err(refused)?, GFP_KERNEL)?;
+    let slot = KBox::<CtrlModel>::new_uninit(GFP_KERNEL)?;
+    let nand = AnyModel::from_preset(Preset::Nand(p), table).map_err(refused)?;
+    let mut model = slot.write(CtrlModel::Any(nand));
+    if let CtrlModel::Any(AnyModel::Nand(n)) = &mut *model {
         for (i, &(offset, len)) in offsets.iter().enumerate() {
             if len != 0 {
                 // i < MAX_NAMESPACES = 16.
@@ -575,7 +605,7 @@ fn build(profile: &TimingProfile, params: &Params, instance: u32) -> Result<KBox
             }
         }
     }
-    Ok(KBox::new(CtrlModel::Any(model), GFP_KERNEL)?)
+    Ok(model)
 }
 
 /// A controller's timing state, which the poller uses under the engine's lock.
