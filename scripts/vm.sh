@@ -63,7 +63,12 @@ vm_boot() {
 		# gzip -1: unpacking the root (about 200 MB) takes most of the boot's first minute under
 		# TCG either way; an uncompressed archive was no faster (its copy into the rootfs is
 		# the cost, not the inflate).
-		(cd "$run/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$run/initrd.gz"
+		# Python, Perl and iconv's modules are in the root for Debian's packages, not for the
+		# checks: left out, a fifth less to unpack.
+		(cd "$run/root" && find . \( -path ./usr/lib/python3 -o -path './usr/lib/python3.*' \
+			-o -path ./usr/lib/x86_64-linux-gnu/perl-base -o -path ./usr/share/perl5 \
+			-o -path ./usr/lib/x86_64-linux-gnu/gconv \) -prune -o -print \
+			| cpio -o -H newc 2>/dev/null | gzip -1) >"$run/initrd.gz"
 		local devmem=${NVMOCK_DEVMEM:-1G} devmem_mib mem_mib a prev=
 		case "$devmem" in
 		0) devmem_mib=0 ;;
