@@ -10,6 +10,7 @@
 use crate::kunit::blk_io::{nvme_namespace_devt, BlockDev};
 use crate::glue::nvme::dev::NvmeDev;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::workqueue;
@@ -51,20 +52,22 @@ impl Inflight {
             GFP_KERNEL,
         )?;
         let j = job.clone();
+        // The buffers on the heap: a worker's stack (16 KiB on UML) also carries the block
+        // layer and the driver below the transfer.
+        let mut buf = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        let mut want = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         workqueue::system().try_spawn(GFP_KERNEL, move || {
-            let mut buf = [0u8; 4096];
-            let mut want = [0u8; 4096];
             if let Some(seed) = expect {
-                pattern(seed, &mut want);
+                pattern(seed, &mut want[..]);
             }
             let bdev = j.bdev.lock().take();
             let r = match &bdev {
-                Some(b) => b.transfer(false, 0, &mut buf, 1),
+                Some(b) => b.transfer(false, 0, &mut buf[..], 1),
                 None => Err(EINVAL),
             };
             match r {
                 Err(e) => j.errno.store(e.to_errno(), Ordering::Relaxed),
-                Ok(()) if expect.is_some() && buf != want => {
+                Ok(()) if expect.is_some() && buf[..] != want[..] => {
                     j.errno.store(EBADMSG.to_errno(), Ordering::Relaxed)
                 }
                 Ok(()) => {}

@@ -94,12 +94,13 @@ mod tests {
 
     /// Writes `pattern(seed)` to the page at `offset` and reads it back.
     fn round_trip(bdev: &crate::kunit::blk_io::BlockDev, offset: u64, seed: u64) -> Result<bool> {
-        let mut out = [0u8; 4096];
-        let mut back = [0u8; 4096];
-        pattern(seed, &mut out);
-        bdev.transfer(true, offset, &mut out, 1)?;
-        bdev.transfer(false, offset, &mut back, 1)?;
-        Ok(out == back)
+        // On the heap: the transfer runs the block layer and the driver on this stack.
+        let mut out = kernel::alloc::KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        let mut back = kernel::alloc::KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        pattern(seed, &mut out[..]);
+        bdev.transfer(true, offset, &mut out[..], 1)?;
+        bdev.transfer(false, offset, &mut back[..], 1)?;
+        Ok(out[..] == back[..])
     }
 
     /// The driver runs its admin queue on vector 0 and its I/O queue on vector 1 (UML has one
