@@ -360,6 +360,9 @@ mod tests {
             // SAFETY: `p` holds a reference to the live device.
             !unsafe { (*p.as_ptr()).driver }.is_null()
         })));
+        // BAR0 decodes once the driver has enabled the device (Memory Space Enable), which
+        // follows the binding: wait for the controller's first enable.
+        check!(wait_until(|| dev.stats().enables.load(Ordering::Relaxed) > 0));
         let (bar0, _) = bar(&dev, 0)?;
         let (bar4, len4) = bar(&dev, 4)?;
         check!(len4 == PMR);
