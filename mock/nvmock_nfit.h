@@ -118,5 +118,6 @@ int nvmock_nfit_badblocks(struct nvmock_nfit_ops *ops, u64 start, u64 len);
 int nvmock_nfit_clear_poison(struct nvmock_nfit_ops *ops, u64 start, u64 len);
 int nvmock_nfit_dax_mmap(const char *name, unsigned long len, unsigned long *addr);
 int nvmock_nfit_dax_munmap(unsigned long addr, unsigned long len);
+int nvmock_nfit_user_leaf(unsigned long addr, u64 *size, u64 *phys);
 
 #endif /* _NVMOCK_NFIT_H */

@@ -19,7 +19,9 @@
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
 #include <linux/libnvdimm.h>
+#include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/pgtable.h>
 #include <linux/module.h>
 #include <linux/pid.h>
 #include <linux/sched/task.h>
@@ -307,6 +309,62 @@ int nvmock_nfit_dax_munmap(unsigned long addr, unsigned long len)
 	return vm_munmap(addr, len);
 }
 EXPORT_SYMBOL_GPL(nvmock_nfit_dax_munmap);
+
+/**
+ * nvmock_nfit_user_leaf - how the running KUnit test's page tables map a user address
+ * @addr: an address in the test's address space (nvmock_nfit_dax_mmap())
+ * @size: set to the size of the entry that maps @addr: PUD_SIZE or PMD_SIZE for a huge
+ *	leaf (the fault that filled it was that size), PAGE_SIZE when a page table hangs
+ *	below the PMD (page-sized faults; the PTE itself is not looked at)
+ * @phys: set to the physical address a huge leaf maps @addr to (0 below a PMD table)
+ *
+ * Walks the page tables under the mmap lock, as the fault handler filled them. Returns 0,
+ * -EINVAL without an address space, -ENOENT when nothing maps @addr at PMD level or above.
+ */
+int nvmock_nfit_user_leaf(unsigned long addr, u64 *size, u64 *phys)
+{
+	struct mm_struct *mm = current->mm;
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pudp, pud;
+	pmd_t pmd;
+	int rc = -ENOENT;
+
+	if (!mm)
+		return -EINVAL;
+	*phys = 0;
+	mmap_read_lock(mm);
+	pgd = pgd_offset(mm, addr);
+	if (pgd_none(*pgd) || pgd_bad(*pgd))
+		goto out;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || p4d_bad(*p4d))
+		goto out;
+	pudp = pud_offset(p4d, addr);
+	pud = READ_ONCE(*pudp);
+	if (!pud_present(pud))
+		goto out;
+	if (pud_leaf(pud)) {
+		*size = PUD_SIZE;
+		*phys = PFN_PHYS(pud_pfn(pud)) + (addr & ~PUD_MASK);
+		rc = 0;
+		goto out;
+	}
+	pmd = pmdp_get_lockless(pmd_offset(pudp, addr));
+	if (!pmd_present(pmd))
+		goto out;
+	if (pmd_leaf(pmd)) {
+		*size = PMD_SIZE;
+		*phys = PFN_PHYS(pmd_pfn(pmd)) + (addr & ~PMD_MASK);
+	} else {
+		*size = PAGE_SIZE;
+	}
+	rc = 0;
+out:
+	mmap_read_unlock(mm);
+	return rc;
+}
+EXPORT_SYMBOL_GPL(nvmock_nfit_user_leaf);
 
 MODULE_DESCRIPTION("nvmock: what the NVDIMM KUnit suites inspect below an emulated bus");
 MODULE_LICENSE("GPL");

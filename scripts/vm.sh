@@ -16,10 +16,12 @@
 #   to CONSOLE; the init script ends with "nvmock-init: done" on it. Sets $accel (native for
 #   UML, kvm or tcg). NVMOCK_VM_TIMEOUT (seconds, default 900) bounds a TCG run; QEMU-ARGS
 #   may give another -m (the last one counts; at least 2G plus the devmem reservation).
-#   NVMOCK_DEVMEM (x86_64, default 1G; 0 for none): guest RAM above 4 GiB that the kernel
+#   NVMOCK_DEVMEM (x86_64, default 2G; 0 for none): guest RAM above 4 GiB that the kernel
 #   leaves alone (memmap=SIZE$4G, an E820 "Reserved" range), named to the shim
 #   (nvmock_iomap.devmem=SIZE@4G; pci=no_e820 lets the PCI core place BARs in it): memory
-#   ZONE_DEVICE can give struct pages to (P2PDMA, fsdax, device-dax). The guest gets 2 GiB
+#   ZONE_DEVICE can give struct pages to (P2PDMA, fsdax, device-dax): nfit_test's two buses
+#   take 1412 MiB of it (bus 0's 1025 MiB span aligned to 1 GiB, bus 1's 132 MiB to 256 MiB),
+#   the rest is for the controllers' CMB and PMR BARs. The guest gets 2 GiB
 #   of RAM besides; QEMU's q35 puts the rest of -m at 4 GiB once -m exceeds 2.75 GiB, so -m
 #   defaults to 2G plus NVMOCK_DEVMEM.
 
@@ -44,9 +46,13 @@ vm_prepare() {
 	cp /bin/busybox "$root/bin/busybox"
 	mkdir -p "$root/nvmock" && cp "$NVMOCK_ROOT"/scripts/guest/*.sh "$root/nvmock/"
 	cp "$NVMOCK_ROOT/config/modules" "$root/nvmock/modules"
-	# The test system's own tools, static so they run on UML (a host process) and in the guest.
-	gcc -static -O2 -Wall -Werror -o "$root/bin/nvme-passthru" "$NVMOCK_ROOT/scripts/guest/nvme-passthru.c" \
-		|| die "building scripts/guest/nvme-passthru.c failed"
+	# The test system's own tools (scripts/guest/*.c: nvme-passthru, dax-dio, p2p-copy), static
+	# so they run on UML (a host process) and in the guest.
+	local c
+	for c in "$NVMOCK_ROOT"/scripts/guest/*.c; do
+		gcc -static -O2 -Wall -Werror -pthread -o "$root/bin/$(basename "$c" .c)" "$c" \
+			|| die "building scripts/guest/${c##*/} failed"
+	done
 }
 
 vm_boot() {
@@ -69,7 +75,7 @@ vm_boot() {
 			-o -path ./usr/lib/x86_64-linux-gnu/perl-base -o -path ./usr/share/perl5 \
 			-o -path ./usr/lib/x86_64-linux-gnu/gconv \) -prune -o -print \
 			| cpio -o -H newc 2>/dev/null | gzip -1) >"$run/initrd.gz"
-		local devmem=${NVMOCK_DEVMEM:-1G} devmem_mib mem_mib a prev=
+		local devmem=${NVMOCK_DEVMEM:-2G} devmem_mib mem_mib a prev=
 		case "$devmem" in
 		0) devmem_mib=0 ;;
 		[1-9]*G) devmem_mib=$(( ${devmem%G} * 1024 )) ;;

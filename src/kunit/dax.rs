@@ -6,12 +6,16 @@
 //! the bus's PMEM before the bus probes, as if the namespace had been reconfigured with
 //! `ndctl create-namespace -m devdax` earlier: nd_pmem then leaves the namespace to
 //! dax_pmem, which creates the instance device_dax drives. The tests map the instance into
-//! their own address space, as a process maps /dev/daxX.Y, and fault its pages in.
+//! their own address space, as a process maps /dev/daxX.Y, fault its pages in and read the
+//! page tables the faults filled (`nvmock_nfit_user_leaf()`).
 //!
-//! The bus's memory is vmalloc'd, so its pages are not physically contiguous: nvmock's
-//! device_dax (tools-testing/nvdimm/dax_device.c) serves page-sized faults only, and an
-//! instance aligned to 2 MiB or 1 GiB refuses every fault (SIGBUS) rather than map memory
-//! that is not the bus's. nfit_test has the same limit.
+//! The buses' memory is a span of the devmem reservation (reserved RAM: real ZONE_DEVICE
+//! pages, physically contiguous), so an instance aligned to 2 MiB faults 2 MiB at a time,
+//! as on real PMEM; the suite needs the reservation (x86_64's default, `NVMOCK_DEVMEM`).
+//! One case asks for a bus on the fake window's vmalloc'd memory instead, whose pages are
+//! not contiguous: nvmock's device_dax (tools-testing/nvdimm/dax_device.c) serves
+//! page-sized faults only there, and a 2 MiB-aligned instance refuses every fault (SIGBUS)
+//! rather than map memory that is not the bus's. nfit_test has that limit everywhere.
 
 #[kernel::macros::kunit_tests(nvmock_dax)]
 mod tests {
@@ -28,6 +32,7 @@ mod tests {
     extern "C" {
         fn nvmock_nfit_dax_mmap(name: *const c_char, len: c_ulong, addr: *mut c_ulong) -> c_int;
         fn nvmock_nfit_dax_munmap(addr: c_ulong, len: c_ulong) -> c_int;
+        fn nvmock_nfit_user_leaf(addr: c_ulong, size: *mut u64, phys: *mut u64) -> c_int;
     }
 
     const PAGE: u64 = 4096;
@@ -51,8 +56,12 @@ mod tests {
 
     /// The bus named `name` (bus and DIMM numbers from the glue): no label commands, so the
     /// region has one label-less namespace over all of it; ARS and clear error on the bus.
+    /// Its memory is reserved RAM, or with `page_backed` vmalloc'd.
     macro_rules! dax_bus {
         ($name:literal) => {
+            dax_bus!($name, false)
+        };
+        ($name:literal, $page_backed:literal) => {
             BusDesc {
                 id: AUTO_ID,
                 name: $name,
@@ -68,6 +77,7 @@ mod tests {
                 bus_dsm: 0,
                 bus_intel: 0,
                 dimm_cmds: 0,
+                page_backed: $page_backed,
             }
         };
     }
@@ -79,6 +89,7 @@ mod tests {
     static MAPS: BusDesc = dax_bus!(c"nvmock_dax.maps");
     static REVOKE: BusDesc = dax_bus!(c"nvmock_dax.revoke");
     static PMD: BusDesc = dax_bus!(c"nvmock_dax.pmd");
+    static PAGE_BACKED: BusDesc = dax_bus!(c"nvmock_dax.page_backed", true);
     static POISON: BusDesc = dax_bus!(c"nvmock_dax.poison");
 
     fn module() -> &'static ThisModule {
@@ -175,6 +186,17 @@ mod tests {
                 .inspect_err(|e| pr_info!("nvmock_dax: read at {:#x}: {:?}\n", off, e))
         }
 
+        /// How the page tables map `off`: the size of the entry (2 MiB, 1 GiB; 4 KiB for a
+        /// page table below the PMD) and, for a huge one, the physical address.
+        fn leaf(&self, off: usize) -> Result<(u64, u64)> {
+            let (mut size, mut phys) = (0u64, 0u64);
+            // SAFETY: both out pointers are valid for writes; the address is only looked up.
+            to_result(unsafe {
+                nvmock_nfit_user_leaf((self.addr + off) as c_ulong, &mut size, &mut phys)
+            })?;
+            Ok((size, phys))
+        }
+
         /// Writes `data` at `off` through the mapping.
         fn write(&self, off: usize, data: &[u8]) -> Result {
             UserSlice::new(UserPtr::from_addr(self.addr + off), data.len())
@@ -199,6 +221,7 @@ mod tests {
             Ok(())
         })?;
         let (start, layout) = planted.ok_or(EINVAL)?;
+        check!(bus.memory().is_devmem());
         let dax = bound_dax(&bus)?;
         // dax_pmem took the namespace at the info block's word: data from dataoff, every
         // page of it, page-sized faults.
@@ -218,6 +241,8 @@ mod tests {
             .filter(|&(i, &b)| b != pattern(i))
             .count();
         check!(wrong == 0);
+        // Page-sized faults: a page table below the PMD, not a huge leaf.
+        check!(map.leaf(0)?.0 == PAGE);
         // A store through the mapping lands in the bus's memory, at its page.
         let at = 3 * PAGE as usize + 100;
         map.write(at, &[0xc3; 64])?;
@@ -258,11 +283,63 @@ mod tests {
     }
 
     #[test]
+    fn pmd_aligned_instance_faults_at_pmd_size() -> Result {
+        let align = 2 * MIB;
+        let mut planted = None;
+        let bus = NfitBus::new_with(module(), &PMD, TIME_SCALE, |_, p| {
+            planted = Some(plant(p.base, p.regions, align as u32)?);
+            Ok(())
+        })?;
+        let (start, layout) = planted.ok_or(EINVAL)?;
+        // Reserved RAM: the instance's pages are real ZONE_DEVICE pages, contiguous.
+        check!(bus.memory().is_devmem());
+        let dax = bound_dax(&bus)?;
+        check!(dax.align == align as u32);
+        check!(dax.start == start + layout.dataoff);
+        check!(dax.start % align == 0);
+        let len = 2 * align as usize;
+        let map = UserMap::new(&dax, len)?;
+        // device-dax places the mapping at its alignment.
+        check!(map.addr % align as usize == 0);
+
+        // A read faults the first 2 MiB in whole: one PMD leaf maps the instance's first
+        // 2 MiB, at the bus's memory, and the planted data reads back through it.
+        let mut buf = KVec::from_elem(0u8, MAP_LEN, GFP_KERNEL)?;
+        map.read(0, &mut buf)?;
+        check!(buf.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        check!(map.leaf(0)? == (align, dax.start));
+        let last = align as usize - 8;
+        check!(map.leaf(last)? == (align, dax.start + last as u64));
+        // Nothing maps the second 2 MiB yet; a store there faults it in at PMD size too.
+        check!(map.leaf(align as usize) == Err(ENOENT));
+        let at = align as usize + 5 * PAGE as usize + 100;
+        map.write(at, &[0xa5; 64])?;
+        check!(map.leaf(at)? == (align, dax.start + at as u64));
+        drop(map);
+
+        // The store is in the bus's memory, at the instance's offset, and nothing else moved.
+        let region = bus.regions().first().ok_or(EINVAL)?;
+        let data = usize::try_from(layout.dataoff)?;
+        // SAFETY: the mapping is gone and the bus still registers its memory.
+        let mem = unsafe { region.bytes() };
+        check!(mem[data + at..data + at + 64].iter().all(|&b| b == 0xa5));
+        check!(mem[data + at - 1] == 0 && mem[data + at + 64] == 0);
+        check!(mem[data..data + MAP_LEN]
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(i)));
+        bus.remove();
+        check!(bus.released()?);
+        Ok(())
+    }
+
+    #[test]
     fn pmd_aligned_instance_refuses_faults_on_page_backed_memory() -> Result {
         let align = 2 * MIB as u32;
-        let bus = NfitBus::new_with(module(), &PMD, TIME_SCALE, |_, p| {
+        let bus = NfitBus::new_with(module(), &PAGE_BACKED, TIME_SCALE, |_, p| {
             plant(p.base, p.regions, align).map(|_| ())
         })?;
+        check!(!bus.memory().is_devmem());
         let dax = bound_dax(&bus)?;
         check!(dax.align == align);
         check!(dax.start % u64::from(align) == 0);
@@ -272,6 +349,7 @@ mod tests {
         let mut buf = [0u8; 16];
         check!(map.read(0, &mut buf) == Err(EFAULT));
         check!(map.read(align as usize - 16, &mut buf) == Err(EFAULT));
+        check!(map.leaf(0) == Err(ENOENT));
         drop(map);
         bus.remove();
         check!(bus.released()?);

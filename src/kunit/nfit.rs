@@ -31,6 +31,7 @@ mod tests {
                 dimm_cmds: (1 << dsm::CMD_GET_CONFIG_SIZE)
                     | (1 << dsm::CMD_GET_CONFIG_DATA)
                     | (1 << dsm::CMD_SET_CONFIG_DATA),
+                page_backed: false,
             }
         };
     }

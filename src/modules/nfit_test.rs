@@ -118,6 +118,7 @@ static BUS0: BusDesc = BusDesc {
         | (1 << dsm::nfit_bus::ARS_INJECT_GET),
     bus_intel: (1 << dsm::intel_bus::FW_ACTIVATE_BUSINFO) | (1 << dsm::intel_bus::FW_ACTIVATE),
     dimm_cmds: DIMM_LABELS | DIMM_LSS | DIMM_SMART | DIMM_SECURITY | DIMM_FIRMWARE,
+    page_backed: false,
 };
 
 /// nfit_test.1: the flat PMEM DIMM with its failure flags, a virtual CD and an unmapped
@@ -134,6 +135,7 @@ static BUS1: BusDesc = BusDesc {
     bus_dsm: 0,
     bus_intel: 0,
     dimm_cmds: DIMM_LABELS | DIMM_LSS,
+    page_backed: false,
 };
 
 struct NfitTest {

@@ -11,7 +11,7 @@
 
 use crate::glue::iomap::{
     c_types::{c, check_mirror},
-    IoMock, Region,
+    devmem_range, DevMemKind, IoMock, Region,
 };
 use crate::model::nfit::{
     ars::{Ars, Scrub, MAX_ARS_RECORDS},
@@ -156,6 +156,9 @@ pub(crate) struct BusDesc {
     pub(crate) bus_intel: u64,
     /// DIMM commands and Intel functions supported.
     pub(crate) dimm_cmds: u64,
+    /// The fake window's vmalloc'd memory even when the guest has a devmem reservation
+    /// (the suites' cases for memory without ZONE_DEVICE pages); see [`memory`].
+    pub(crate) page_backed: bool,
 }
 
 /// Commands counted per target: the native `ND_CMD_*` numbers (and `ND_CMD_CALL`).
@@ -432,6 +435,34 @@ fn structures(desc: &BusDesc, topo: &Topology<'_>) -> Result<KVec<u8>> {
     Ok(buf)
 }
 
+/// The bus's test memory. With a devmem reservation (x86_64 guests booted by
+/// `scripts/vm.sh`): a write-back span of it, reserved RAM that `memremap_pages()` gives real
+/// ZONE_DEVICE pages, so pfn and device-dax namespaces get struct pages, fsdax works and
+/// device-dax faults at its alignment (2 MiB, 1 GiB) as on real PMEM. A reservation without
+/// room for the bus refuses it (`EBUSY`), naming what it needs: a bus of another kind than
+/// the one asked for would pass tests it should fail. Without a reservation: a span of the
+/// shim's fake window, vmalloc'd (DAX one page at a time, no fsdax), said in the log.
+fn memory(desc: &BusDesc) -> Result<Pin<KBox<IoMock>>> {
+    let name = desc.name.to_str().unwrap_or("nfit bus");
+    if desc.page_backed {
+        return IoMock::new(desc.name, desc.span);
+    }
+    if devmem_range().is_none() {
+        pr_info!(
+            "{}: no devmem reservation: the bus's memory is vmalloc'd (DAX a page at a time, no fsdax)\n",
+            name
+        );
+        return IoMock::new(desc.name, desc.span);
+    }
+    IoMock::new_devmem(desc.name, desc.span, DevMemKind::WriteBack).inspect_err(|_| {
+        pr_err!(
+            "{}: needs {} MiB of the devmem reservation (aligned to its size, at most 1 GiB) and found no room: boot with a larger NVMOCK_DEVMEM (README, \"x86_64 under QEMU\")\n",
+            name,
+            desc.span.div_ceil(1 << 20)
+        )
+    })
+}
+
 /// Whether a range is memory a driver maps (persistent, volatile, virtual disks and CDs).
 fn backed(spa: &Spa) -> bool {
     spa.range_type
@@ -458,7 +489,7 @@ impl NfitBus {
         scale: u32,
         setup: impl FnOnce(&Self) -> Result,
     ) -> Result<Pin<KBox<Self>>> {
-        let mem = IoMock::new(desc.name, desc.span)?;
+        let mem = memory(desc)?;
         let (base, _) = mem.span();
         let initial = Topology {
             base,
