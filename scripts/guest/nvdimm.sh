@@ -1,9 +1,70 @@
 # nvmock: the NVDIMM area of the test system's checks (busybox sh; sourced by init.sh from
 # /nvmock/nvdimm.sh; x86_64, the only arch with ACPI NFIT): nvmock's nfit_test on the relinked
 # stack, the buses and DIMMs as ndctl's tests look for them, data through a pmem namespace,
-# then the NVDIMM KUnit suites (nvmock_nvdimm), and everything unloaded again. Uses nvme.sh's
-# nvme_data. (ndctl's own suite: make ndctl-test.)
-# shellcheck shell=sh
+# then fsdax with O_DIRECT to an emulated NVMe namespace (nvdimm_fsdax), the NVDIMM KUnit
+# suites (nvmock_nvdimm), and everything unloaded again. Uses nvme.sh's nvme_data and
+# emuctl.sh's controllers. (ndctl's own suite: make ndctl-test.)
+# shellcheck shell=sh disable=SC2154 # $dev: set by emuctl.sh's emu_ctrl
+
+# nvdimm_fsdax: the iopmem scenario on nfit_test's memory (reserved RAM, the devmem
+# reservation: real ZONE_DEVICE pages). The largest writable pmem namespace is put in fsdax
+# mode through sysfs as `ndctl create-namespace -m fsdax` would (a pfn device, 2 MiB aligned,
+# its struct pages in the namespace: map=dev), ext4 is mounted -o dax on it, and dax-dio
+# (scripts/guest/dax-dio.c) maps a file MAP_SYNC and moves data between it and an emulated
+# NVMe namespace with O_DIRECT both ways, every byte compared, the physical address behind
+# the mapping checked to be the namespace's. The namespace goes back to raw mode after.
+nvdimm_fsdax() {
+	nd=/sys/bus/nd/devices ns='' best=0
+	for n in "$nd"/namespace*.*; do
+		[ -e "$n/driver" ] || continue
+		[ "$(cat "$n/mode" 2>/dev/null)" = raw ] || continue
+		r=$(readlink -f "$n/..")
+		[ "$(cat "$r/read_only")" = 0 ] || continue
+		sz=$(cat "$n/size")
+		[ "$sz" -gt "$best" ] && best=$sz ns=${n##*/} region=${r##*/}
+	done
+	[ -n "$ns" ] || { echo "nvmock-init: FAILED: fsdax: no writable pmem namespace"; return; }
+	res=$(cat "$nd/$ns/resource")
+	pfn=$(cat "$nd/$region/pfn_seed")
+	echo "$ns" > /sys/bus/nd/drivers/nd_pmem/unbind
+	if ! { cat /proc/sys/kernel/random/uuid > "$nd/$pfn/uuid" && echo pmem > "$nd/$pfn/mode" \
+		&& echo 2097152 > "$nd/$pfn/align" && echo "$ns" > "$nd/$pfn/namespace" \
+		&& echo "$pfn" > /sys/bus/nd/drivers/nd_pmem/bind; }; then
+		echo "nvmock-init: FAILED: fsdax: cannot set up $pfn on $ns ($region)"
+		dmesg | tail -5
+		return
+	fi
+	blk=$(ls "$nd/$pfn/block" 2>/dev/null)
+	echo "nvmock-init: nvdimm: $ns ($region, $((best >> 20)) MiB at $res) in fsdax mode: $pfn, /dev/$blk, align $(cat "$nd/$pfn/align")"
+	mkdir -p /mnt/dax
+	if [ -n "$blk" ] && dev_node b "$blk" "/sys/block/$blk/dev" && mkfs.ext4 -F -q -b 4096 "/dev/$blk" \
+		&& mount -o dax "/dev/$blk" /mnt/dax; then
+		grep " /mnt/dax " /proc/mounts | grep -q dax || echo "nvmock-init: FAILED: fsdax: /mnt/dax not mounted with dax"
+		cfs_mount
+		if emu_ctrl fsdax "$EMU_MIB"; then
+			dax-dio /mnt/dax/target "/dev/$dev" 4 >/tmp/dax-dio.out 2>&1
+			rc=$?
+			cat /tmp/dax-dio.out
+			phys=$(sed -n 's/.* phys \(0x[0-9a-f]*\)$/\1/p' /tmp/dax-dio.out)
+			end=$(printf '%d' "$res")
+			end=$((end + best))
+			if [ -z "$phys" ] || [ "$(printf '%d' "$phys")" -lt "$(printf '%d' "$res")" ] \
+				|| [ "$(printf '%d' "$phys")" -ge "$end" ]; then
+				echo "nvmock-init: FAILED: fsdax: the mapping's page ($phys) is not in $ns ($res, $best bytes)"
+			fi
+			[ $rc = 0 ] && echo "nvmock-init: nvdimm: fsdax ext4 -o dax: MAP_SYNC file on $ns and O_DIRECT to /dev/$dev both ways, every byte checked"
+			[ $rc = 0 ] || echo "nvmock-init: FAILED: fsdax: dax-dio exited $rc"
+			emu_ctrl_rm fsdax
+		fi
+		cfs_umount
+		umount /mnt/dax || echo "nvmock-init: FAILED: umount /mnt/dax"
+	else
+		echo "nvmock-init: FAILED: fsdax: no ext4 -o dax on /dev/$blk"
+	fi
+	# Back to raw: the pfn device let go, its namespace bound alone again.
+	echo "$pfn" > /sys/bus/nd/drivers/nd_pmem/unbind
+	echo > "$nd/$pfn/namespace"
+}
 
 nvdimm_check() {
 	# No udev here to load drivers by modalias: the plan's order (the namespace drivers
@@ -49,6 +110,7 @@ nvdimm_check() {
 	else
 		echo "nvmock-init: FAILED: no pmem block device on the emulated buses"
 	fi
+	nvdimm_fsdax
 	# nfit_test unloads only once no region is enabled (ndctl disable-region does this).
 	for r in /sys/bus/nd/drivers/nd_region/region*; do
 		[ -e "$r" ] && echo "${r##*/}" > /sys/bus/nd/drivers/nd_region/unbind
