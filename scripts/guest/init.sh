@@ -33,6 +33,8 @@ export PATH=/nvmock/bin:/usr/sbin:/usr/bin:/sbin:/bin
 . /nvmock/nvmet.sh
 # shellcheck source=pci.sh
 . /nvmock/pci.sh
+# shellcheck source=p2p.sh
+. /nvmock/p2p.sh
 guest_mounts
 mount -t debugfs debugfs /sys/kernel/debug
 phase start
@@ -72,7 +74,7 @@ if area_runs configfs; then
 	phase configfs
 fi
 # Each on a controller of its own, made through nvmock's configfs.
-for a in faults nvmet pci; do
+for a in faults nvmet pci p2p; do
 	if area_runs $a; then
 		${a}_check
 		phase $a
