@@ -208,6 +208,13 @@ impl BlockDev {
         unsafe { bindings::blk_queue_rq_timeout((*(*self.bdev).bd_disk).queue, j as u32) };
     }
 
+    /// The request timeout of the device's queue, in ms.
+    pub(crate) fn timeout_ms(&self) -> u32 {
+        // SAFETY: the queue is live while `bdev` is open (type invariant).
+        let j = unsafe { (*self.queue()).rq_timeout };
+        u32::try_from(u64::from(j) * 1000 / u64::from(bindings::HZ)).unwrap_or(u32::MAX)
+    }
+
     /// The disk's request queue.
     fn queue(&self) -> *mut bindings::request_queue {
         // SAFETY: `bdev` is open (type invariant): its disk and queue are live.

@@ -19,6 +19,7 @@ use crate::kunit::blk_io::BlockDev;
 use crate::kunit::nvme_io::pattern;
 use crate::model::nvme::timing::{NandParams, SimpleParams, ZmsParams};
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::time::{Instant, Monotonic};
@@ -101,10 +102,12 @@ impl Parallel {
         )?;
         for i in 0..n {
             let j = p.clone();
+            // The buffer on the heap: a worker's stack (16 KiB on UML) also carries the block
+            // layer and the driver below the transfer.
+            let mut buf = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
             workqueue::system().try_spawn(GFP_KERNEL, move || {
-                let mut buf = [0u8; 4096];
                 let t = Instant::<Monotonic>::now();
-                let r = j.bdev.transfer(false, u64::from(i) * 4096, &mut buf, 1);
+                let r = j.bdev.transfer(false, u64::from(i) * 4096, &mut buf[..], 1);
                 let ns = since(t);
                 j.min_ns.fetch_min(ns, Ordering::Relaxed);
                 j.max_ns.fetch_max(ns, Ordering::Relaxed);
@@ -126,9 +129,10 @@ mod tests {
     use super::*;
     use crate::glue::nvme::timing::conventional;
     use crate::kunit::blk_io::nvme_namespace_devts;
+    use crate::kunit::nvme::wait_until;
     use crate::kunit::nvme_io::open_ns;
     use crate::model::nvme::timing::{mix, presets, MapUnit, UNIT};
-    use kernel::alloc::KVVec;
+    use crate::model::nvme::State;
 
     /// With 200 us reads and writes, every 4 KiB read and write the driver does one at a time
     /// takes at least 200 us from submission to completion, as the host measures it.
@@ -214,6 +218,84 @@ mod tests {
         Ok(())
     }
 
+    /// Writes that take 6 s (reads 100 us, so that the driver's partition scan is quick)
+    /// against a request timeout of 500 ms: a write times out, the driver aborts it (the
+    /// controller receives the Abort and cannot abort a command it has fetched), times it
+    /// out again and resets the controller. Deleting the I/O queue on the way posts the held
+    /// completion, so the write succeeds, after at least the two timeouts, and its data is
+    /// on the medium. The controller comes back ready and reads work at once; with the
+    /// timeout restored a write takes its full latency, with no further abort or reset.
+    #[test]
+    fn latency_beyond_the_timeout_aborts_and_resets() -> Result {
+        const WRITE_NS: u64 = 6_000_000_000;
+        const READ_NS: u64 = 100_000;
+        const TIMEOUT_MS: u32 = 500;
+        let mut timing = simple(READ_NS, 8);
+        timing.simple.write_latency = WRITE_NS;
+        timing.simple.write_bw = SimpleParams::matched_bw(WRITE_NS, 8);
+        let dev = NvmeDev::new(
+            &Profile {
+                ns_mib: 4,
+                timing,
+                ..Default::default()
+            },
+            Instance::alloc()?,
+        )?;
+        let bdev = open_ns(&dev)?;
+        let enables = dev.stats().enables.load(Ordering::Relaxed);
+        check!(enables == 1);
+        let aborts = dev.timing_report().aborts;
+        check!(aborts == 0);
+
+        // The queue is this controller's: the low timeout goes with it if the case fails
+        // before restoring it.
+        let saved_ms = bdev.timeout_ms();
+        bdev.set_timeout_ms(TIMEOUT_MS);
+        let mut buf = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        pattern(500, &mut buf);
+        let t = Instant::<Monotonic>::now();
+        bdev.transfer(true, 0, &mut buf, 1)?;
+        let took = since(t);
+        // Abort, then reset: the controller enabled again (the write may end, when the
+        // driver deletes its queue, before the reset is through).
+        check!(wait_until(
+            || dev.stats().enables.load(Ordering::Relaxed) > enables
+        ));
+        let r = dev.timing_report();
+        pr_info!(
+            "nvme_timing: write of {} ns against a {} ms timeout: ended after {} ns, {} abort(s), \
+             {} controller enable(s), {} completion(s) held at most\n",
+            WRITE_NS,
+            TIMEOUT_MS,
+            took,
+            r.aborts,
+            dev.stats().enables.load(Ordering::Relaxed),
+            r.peak_held
+        );
+        check!(took >= 2 * u64::from(TIMEOUT_MS) * 1_000_000);
+        check!(r.aborts == aborts + 1);
+        check!(dev.stats().enables.load(Ordering::Relaxed) == enables + 1);
+        check!(wait_until(|| dev.with_ctrl(
+            |c| c.state() == State::Ready && c.sq_info(1).is_some()
+        )));
+        let mut back = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        bdev.transfer(false, 0, &mut back, 1)?;
+        check!(back == buf);
+
+        // The timeout back: a write takes its latency in full, and nothing times out.
+        bdev.set_timeout_ms(saved_ms);
+        check!(bdev.timeout_ms() == saved_ms);
+        pattern(501, &mut buf);
+        let t = Instant::<Monotonic>::now();
+        bdev.transfer(true, 4096, &mut buf, 1)?;
+        check!(since(t) >= WRITE_NS);
+        bdev.transfer(false, 4096, &mut back, 1)?;
+        check!(back == buf);
+        check!(dev.timing_report().aborts == aborts + 1);
+        check!(dev.stats().enables.load(Ordering::Relaxed) == enables + 1);
+        Ok(())
+    }
+
     /// A NAND device of two dies with 32 KiB blocks, 1 MiB for the host and 25% spare:
     /// rewriting it (once in order, then 4 KiB units in a scattered order) runs out of free
     /// blocks, and garbage collection shows in the counters (runs, NAND pages written beyond
@@ -264,7 +346,7 @@ mod tests {
         let first = dev.timing_report().counters;
         check!(first.gc_runs == 0);
         // 3 passes over the 256 units in a scattered order (7 is prime to 256).
-        let mut unit = [0u8; 4096];
+        let mut unit = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         for i in 0..768u64 {
             let u = (i * 7) % 256;
             pattern(1000 + u, &mut unit);
@@ -285,7 +367,7 @@ mod tests {
         check!(c.nand_pages_written > c.host_pages_written);
         check!(c.waf_x1000() > 1000);
         // The medium holds the last data written.
-        let mut back = [0u8; 4096];
+        let mut back = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         for u in [0u64, 7, 100, 255] {
             pattern(1000 + u, &mut unit);
             bdev.transfer(false, u * 4096, &mut back, 1)?;
@@ -340,7 +422,7 @@ mod tests {
         let dev = zms_dev(p, 32, 1)?;
         let bdev = open_ns(&dev)?;
         check!(bdev.is_zoned());
-        let mut unit = [0u8; 4096];
+        let mut unit = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         // Zones first..first + count in turn, ROUNDS times; the counters' change.
         let mut turns = |first: u64, count: u64| -> Result<(u64, u64, u64)> {
             let a = zms_report(&dev)?;
@@ -385,7 +467,7 @@ mod tests {
         // Each contention flush holds up the write that caused it.
         check!(stalls == flushes);
         // Zone 2n holds what was written last.
-        let mut back = [0u8; 4096];
+        let mut back = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         pattern(2 * n * 1000 + ROUNDS - 1, &mut unit);
         bdev.transfer(false, 2 * n * zone + (ROUNDS - 1) * UNIT, &mut back, 1)?;
         check!(back == unit);
@@ -420,7 +502,7 @@ mod tests {
         }
         // Random reads over `units` units of the written zones, in zone order; the change of
         // (hits, misses).
-        let mut unit = [0u8; 4096];
+        let mut unit = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         let mut reads = |units: u64, seed: u64| -> Result<(u64, u64)> {
             let a = zms_report(&dev)?.counters;
             for i in 0..READS {
@@ -504,7 +586,7 @@ mod tests {
             pr_err!("nvme_timing: no conventional and zoned namespace pair\n");
             return Err(EBADMSG);
         };
-        let mut unit = [0u8; 4096];
+        let mut unit = KVVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         pattern(7, &mut unit);
         conv.transfer(true, 0, &mut unit, 1)?;
         let before = zms_report(&dev)?.counters;
