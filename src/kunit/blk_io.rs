@@ -212,7 +212,11 @@ impl BlockDev {
     pub(crate) fn timeout_ms(&self) -> u32 {
         // SAFETY: the queue is live while `bdev` is open (type invariant).
         let j = unsafe { (*self.queue()).rq_timeout };
-        u32::try_from(u64::from(j) * 1000 / u64::from(bindings::HZ)).unwrap_or(u32::MAX)
+        // The kernel's HZ (`bindings::HZ` is the user-visible 100): jiffies_to_msecs()'s
+        // exact ratio from timeconst.h.
+        let ms = u64::from(j) * u64::from(bindings::HZ_TO_MSEC_NUM)
+            / u64::from(bindings::HZ_TO_MSEC_DEN);
+        u32::try_from(ms).unwrap_or(u32::MAX)
     }
 
     /// The disk's request queue.
