@@ -21,6 +21,7 @@ help:
 	@echo "make kunit    one arch (ARCH=um|x86_64): kernel, modules, boot, KUnit summary"
 	@echo "make models   cargo test of the pure device models"
 	@echo "make script-tests   unit tests of the runner's helper scripts"
+	@echo "make lockdep-boots N=10   boot ARCH N times only as far as nvmock: is lockdep still on?"
 	@echo "make bench    fio 4k random I/O: emulated NVMe vs null_blk (and QEMU's nvme on x86_64)"
 	@echo "make ndctl-test [REFERENCE=nfit_test] [TESTS='libndctl dsm-fail']"
 	@echo "make ndctl-compare   the last full runs against nvmock and nfit_test side by side"
@@ -65,6 +66,14 @@ run: setup
 # The host-side checks (models, script-tests, lint) beside the x86_64 kernel build, then run.
 check: setup
 	@$(S)/check
+
+# N boots of ARCH (default 10) only as far as loading nvmock (no suites, no userspace checks):
+# lockdep's state in each and the count in a row (scripts/lockdep-boots; NVMOCK_LOCK=FILE to
+# hold a lock file per boot on a shared machine).
+N ?= 10
+.PHONY: lockdep-boots
+lockdep-boots: modules
+	@ARCH=$(ARCH) $(S)/lockdep-boots $(N)
 
 # BENCH_ARCHES="um" for the UML numbers only.
 BENCH_ARCHES ?= $(ARCHES)

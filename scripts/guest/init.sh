@@ -49,16 +49,9 @@ if [ "$NVMOCK_MODE" = full ] && [ -w /sys/kernel/debug/kmemleak ]; then
 	echo clear > /sys/kernel/debug/kmemleak
 	phase kmemleak-baseline
 fi
-# Whether lockdep still checks: its first report (also one the kernel makes about itself
-# while booting) switches it off for the rest of the run. scripts/boot fails a run that
-# starts with it off (after one repeat).
-if [ ! -r /proc/lockdep_stats ]; then
-	echo "nvmock-init: lockdep: not built"
-elif grep -qE "debug_locks: +1$" /proc/lockdep_stats; then
-	echo "nvmock-init: lockdep: on"
-else
-	echo "nvmock-init: lockdep: off"
-fi
+# Whether lockdep still checks (a report during boot switches it off for the whole run):
+# scripts/boot fails a run that starts with it off (after one repeat).
+echo "nvmock-init: lockdep: $(lockdep_now)"
 # The shim, the relinked drivers, then the Rust module, whose KUnit suites run as it loads.
 plan_load boot
 # The relinked drivers, not the production ones, must be the ones loaded.

@@ -161,3 +161,16 @@ area_runs() {
 area_done() {
 	echo "nvmock-init: area $1 done"
 }
+
+# lockdep_now: whether lockdep still checks (on, off, or "not built"): its first report (also
+# one the kernel makes about itself while booting) switches it off for the rest of the boot.
+# The runner reads the first "nvmock-init: lockdep: STATE" line (scripts/lockdep.sh).
+lockdep_now() {
+	if [ ! -r /proc/lockdep_stats ]; then
+		echo "not built"
+	elif grep -qE "debug_locks: +1$" /proc/lockdep_stats; then
+		echo on
+	else
+		echo off
+	fi
+}
