@@ -17,6 +17,9 @@ pub(crate) mod model {
     #[path = "nvme/mod.rs"]
     #[allow(dead_code, unreachable_pub, unused_imports)]
     pub(crate) mod nvme;
+    #[path = "pci/mod.rs"]
+    #[allow(dead_code, unreachable_pub, unused_imports)]
+    pub(crate) mod pci;
     #[path = "pcicfg.rs"]
     #[allow(dead_code, unreachable_pub)]
     pub(crate) mod pcicfg;
@@ -68,6 +71,10 @@ mod kunit {
     mod nvme_timing;
     #[path = "nvme_zns.rs"]
     mod nvme_zns;
+    // P2PDMA needs ZONE_DEVICE and the devmem reservation: x86_64 only.
+    #[cfg(CONFIG_X86)]
+    #[path = "p2pdma.rs"]
+    mod p2pdma;
     #[cfg(CONFIG_X86)]
     #[path = "phram.rs"]
     mod phram;
@@ -127,6 +134,8 @@ struct NvMock {
     nvme: KVec<glue::nvme::dev::NvmeDev>,
     #[pin]
     configfs: kernel::configfs::Subsystem<glue::nvme::configfs::Controllers>,
+    #[pin]
+    fabric_configfs: kernel::configfs::Subsystem<glue::nvme::fabric_configfs::Fabrics>,
 }
 
 /// The controllers `nvme=` asks for.
@@ -193,6 +202,7 @@ impl kernel::InPlaceModule for NvMock {
         try_pin_init!(NvMock {
             nvme: param_controllers()?,
             configfs <- glue::nvme::configfs::subsystem(),
+            fabric_configfs <- glue::nvme::fabric_configfs::subsystem(),
         })
     }
 }

@@ -30,21 +30,23 @@
 //! until it ([`timer_resolution_ns`]).
 
 use crate::glue::iomap::{DevMemKind, IoMock, Region};
+use crate::glue::nvme::bar0::Bar0;
 use crate::glue::nvme::devmem::DevMemRegs;
+use crate::glue::nvme::fabric::{Fabric, Member, PortIds};
+use crate::glue::nvme::instance::Instance;
+use crate::glue::nvme::interrupt::{Interrupts, Raised, MAX_VECTORS};
+use crate::glue::nvme::pci_host::{pdev_bar, BusData, PciDev, PciHost};
+use crate::glue::nvme::timing::{EngineTiming, Report, TimingProfile};
+use crate::glue::soft_irq::SoftIrq;
+use crate::model::nvme::msix::{Layout, Msix};
 use crate::model::nvme::pmr::TimeUnit;
 use crate::model::nvme::{
     function, Backing, BackingError, Cmb, CmbConfig, Config, Controller, HostMemory, MemError,
-    Pmr, PmrConfig,
-    NamespaceConfig, ParamError, Params, Shadow, State, Zone, ZoneError,
+    NamespaceConfig, ParamError, Params, Pmr, PmrConfig, Shadow, State, Zone, ZoneError,
     ZonedConfig, MAX_NAMESPACES,
 };
+use crate::model::pci::Node;
 use crate::model::pcicfg::ConfigSpace;
-use crate::glue::nvme::bar0::Bar0;
-use crate::glue::nvme::instance::Instance;
-use crate::glue::nvme::pci_host::{pdev_bar, PciDev, PciHost};
-use crate::glue::nvme::interrupt::{Interrupts, Raised, MAX_VECTORS};
-use crate::glue::nvme::timing::{EngineTiming, Report, TimingProfile};
-use crate::glue::soft_irq::SoftIrq;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::alloc::KVVec;
@@ -565,12 +567,36 @@ struct Shared {
     stats: Stats,
     faults: Faults,
     region: Region,
-    iomock: Pin<KBox<IoMock>>,
-    /// BAR 2 (the CMB's) and BAR 4 (the PMR's), ranges of `devmem`.
+    /// BAR 2 (the CMB's) and BAR 4 (the PMR's), ranges of the devmem owner.
     cmb_mem: Option<Region>,
     pmr_mem: Option<Region>,
-    /// The owner of the devmem span the CMB and PMR BARs are in, if there are any.
-    devmem: Option<Pin<KBox<IoMock>>>,
+    /// The owners of the spans the BARs are in.
+    owners: Owners,
+}
+
+/// Who owns the spans a function's BARs are in.
+enum Owners {
+    /// The function's own (its [`PciHost`]'s windows): BAR0's span and the devmem span of the
+    /// CMB's and PMR's BARs, if there are any.
+    Own(Pin<KBox<IoMock>>, Option<Pin<KBox<IoMock>>>),
+    /// The fabric's windows, shared with its other functions.
+    Fabric(kernel::sync::Arc<Fabric>),
+}
+
+impl Owners {
+    fn mem(&self) -> &IoMock {
+        match self {
+            Owners::Own(m, _) => m,
+            Owners::Fabric(f) => f.mem(),
+        }
+    }
+
+    fn devmem(&self) -> Option<&IoMock> {
+        match self {
+            Owners::Own(_, d) => d.as_deref(),
+            Owners::Fabric(f) => f.devmem(),
+        }
+    }
 }
 
 // SAFETY: the raw pointers are to objects usable from any thread (a PCI device, the BAR
@@ -584,10 +610,10 @@ impl PinnedDrop for Shared {
     fn drop(self: Pin<&mut Self>) {
         // The bus may outlive the device: its configuration writes must not reach the buffer.
         self.bar0.detach();
-        if let Err(e) = self.iomock.remove(&self.region) {
+        if let Err(e) = self.owners.mem().remove(&self.region) {
             pr_err!("nvme: removing BAR0 failed: {:?}\n", e);
         }
-        if let Some(m) = &self.devmem {
+        if let Some(m) = self.owners.devmem() {
             for r in [&self.cmb_mem, &self.pmr_mem].into_iter().flatten() {
                 if let Err(e) = m.remove(r) {
                     pr_err!("nvme: removing a CMB/PMR BAR failed: {:?}\n", e);
@@ -781,46 +807,51 @@ fn sleep_ns(ns: u64) {
     };
 }
 
-/// An emulated NVMe controller on its own PCI bus, with a driver bound to it once the
-/// (relinked) nvme module is loaded.
-///
-/// # Invariants
-///
-/// `thread` runs [`poller`] on `shared` until `drop` stops it; `host` is `Some` until `drop`.
-pub(crate) struct NvmeDev {
-    host: Option<PciHost>,
-    thread: *mut bindings::task_struct,
-    shared: Pin<KBox<Shared>>,
+/// A controller made but not yet running: its configuration space (until a bus takes it),
+/// model and state, and once the PCI core has assigned its BARs, where they landed.
+struct Pending {
+    instance: Instance,
+    dm: DevMemConfig,
+    bar_size: u64,
+    cfg: Option<KBox<ConfigSpace>>,
+    ctrl: KBox<Ctrl>,
+    store: Store,
+    timing: EngineTiming,
+    irq: SoftIrq,
+    bar0: kernel::sync::Arc<Bar0>,
+    shadow: Shadow<QUEUES>,
+    /// The MSI-X capability's offset and table layout, if the profile has MSI-X.
+    msix_cap: Option<(u8, Layout)>,
+    /// Set by [`Pending::place`].
+    placed: Option<Placed>,
 }
 
-// SAFETY: the thread pointer is only used to stop the thread.
-unsafe impl Send for NvmeDev {}
-// SAFETY: `&NvmeDev` only reads.
-unsafe impl Sync for NvmeDev {}
+/// Where a pending controller's BARs landed: its registered ranges and MSI-X state.
+struct Placed {
+    region: Region,
+    cmb_mem: Option<Region>,
+    pmr_mem: Option<Region>,
+    msix: Option<(u8, Msix)>,
+}
 
-impl NvmeDev {
-    /// Creates controller `instance` as `profile` describes it and adds it to the PCI core.
-    pub(crate) fn new(profile: &Profile, instance: Instance) -> Result<Self> {
+/// The timing engine of controller `instance` as `profile` describes it (its parameters
+/// validated). Not inlined, and called before [`Pending::new`] rather than from it: the timing
+/// models' builders have large frames of their own (`timing::build`, `ZonedTiming::new_boxed`),
+/// and a caller's frame adds to them on UML's 16 KiB KASAN stacks.
+#[inline(never)]
+fn engine_timing(profile: &Profile, instance: Instance) -> Result<EngineTiming> {
+    let params = profile.params(instance)?;
+    EngineTiming::new(&profile.timing, &params, instance.number())
+}
+
+impl Pending {
+    /// Validates `profile` and makes controller `instance`'s configuration space and model,
+    /// with its timing engine `timing` ([`engine_timing`]). Boxed: it is large, and passed
+    /// along until the controller starts.
+    fn new(profile: &Profile, instance: Instance, timing: EngineTiming) -> Result<KBox<Self>> {
         let params = profile.params(instance)?;
         let dm = profile.devmem(instance)?;
         let bar_size = Ctrl::bar_size();
-        let iomock = IoMock::new(c_str!("nvmock nvme"), bar_size)?;
-        // The CMB's and PMR's BARs: a span of reserved RAM, offered to the PCI core as the
-        // bridge's prefetchable window (uncached, as the P2PDMA layer maps a BAR).
-        let devmem = match dm.span() {
-            0 => None,
-            span => Some(
-                IoMock::new_devmem(c_str!("nvmock nvme devmem"), span, DevMemKind::Uncached)
-                    .inspect_err(|_| {
-                        pr_err!(
-                            "nvme profile {}: cmb_mib/pmr_mib need {} MiB of the devmem reservation (x86_64: NVMOCK_DEVMEM, see README)\n",
-                            instance.number(),
-                            span >> 20
-                        )
-                    })?,
-            ),
-        };
-
         let mut cfg = KBox::<ConfigSpace>::new_uninit(GFP_KERNEL)?;
         let layout = match profile.msix_vectors {
             0 => None,
@@ -831,7 +862,7 @@ impl NvmeDev {
             .and_then(|cs| {
                 function::setup(cs, bar_size)?;
                 if let Some(l) = &layout {
-                    msix_cap = Some(function::add_msix(cs, l)?);
+                    msix_cap = Some((function::add_msix(cs, l)?, *l));
                 }
                 if let Some((c, size)) = dm.cmb {
                     function::add_memory_bar(cs, c.bir(), size)?;
@@ -857,63 +888,157 @@ impl NvmeDev {
         }
 
         let store = Store::new(&params)?;
-        let timing = EngineTiming::new(&profile.timing, &params, instance.number())?;
-
         let irq = SoftIrq::new()?;
         let bar0 = Bar0::new(usize::try_from(bar_size).map_err(|_| EINVAL)?)?;
-        let mut shadow = Shadow::new();
-        let mut region = None;
-        let mut msix = None;
+        let p = KBox::new(
+            Pending {
+                instance,
+                dm,
+                bar_size,
+                cfg: Some(cfg),
+                ctrl,
+                store,
+                timing,
+                irq,
+                bar0,
+                shadow: Shadow::new(),
+                msix_cap,
+                placed: None,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(p)
+    }
+
+    /// Registers the function's BARs where the PCI core assigned them (`pdev`, scanned, no
+    /// driver yet): BAR0 with `mem`, the CMB's and PMR's with `devmem`; BAR0's buffer gets
+    /// its power-on registers. On failure nothing stays registered.
+    fn place(
+        &mut self,
+        pdev: *mut bindings::pci_dev,
+        mem: &IoMock,
+        devmem: Option<&IoMock>,
+    ) -> Result {
         let (mut cmb_mem, mut pmr_mem) = (None, None);
-        let pref_window = devmem.as_ref().map(|m| m.span_resource());
-        let host = PciHost::new(cfg, bar0.clone(), iomock.span_resource(), pref_window, irq.irq(), |pdev| {
-            // The CMB's and PMR's BARs, assigned in the devmem window: their memory.
-            if let Some(m) = &devmem {
-                for (bir, want, mem) in [
-                    (2, dm.cmb.map(|c| c.1), &mut cmb_mem),
-                    (4, dm.pmr.map(|p| p.1), &mut pmr_mem),
-                ] {
-                    let Some(want) = want else { continue };
-                    let (start, len) = pdev_bar(pdev, bir).ok_or_else(|| {
-                        pr_err!(
-                            "nvme: BAR {} ({} MiB) was not assigned (x86_64 places it in the devmem reservation: boot with pci=no_e820)\n",
-                            bir,
-                            want >> 20
-                        );
-                        ENXIO
-                    })?;
-                    if len != want {
-                        return Err(EINVAL);
-                    }
-                    *mem = Some(m.add_at(start, len as usize, 0)?);
-                }
+        let r = self.place_bars(pdev, mem, devmem, &mut cmb_mem, &mut pmr_mem);
+        match r {
+            Ok(placed) => {
+                self.placed = Some(placed);
+                Ok(())
             }
-            let (start, len) = pdev_bar(pdev, 0).ok_or(ENXIO)?;
-            if len != bar_size {
+            Err(e) => {
+                if let Some(m) = devmem {
+                    for r in [&cmb_mem, &pmr_mem].into_iter().flatten() {
+                        // Just added and unused: removal cannot find users.
+                        let _ = m.remove(r);
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Pending::place`]'s steps; the CMB's and PMR's ranges go to `cmb_mem` and `pmr_mem`
+    /// as they are added, for the caller to undo.
+    fn place_bars(
+        &mut self,
+        pdev: *mut bindings::pci_dev,
+        mem: &IoMock,
+        devmem: Option<&IoMock>,
+        cmb_mem: &mut Option<Region>,
+        pmr_mem: &mut Option<Region>,
+    ) -> Result<Placed> {
+        // The CMB's and PMR's BARs, assigned in the devmem window: their memory.
+        for (bir, want, slot) in [
+            (2, self.dm.cmb.map(|c| c.1), &mut *cmb_mem),
+            (4, self.dm.pmr.map(|p| p.1), &mut *pmr_mem),
+        ] {
+            let Some(want) = want else { continue };
+            let m = devmem.ok_or(ENXIO)?;
+            let (start, len) = pdev_bar(pdev, bir).ok_or_else(|| {
+                pr_err!(
+                    "nvme: BAR {} ({} MiB) was not assigned (x86_64 places it in the devmem reservation: boot with pci=no_e820)\n",
+                    bir,
+                    want >> 20
+                );
+                ENXIO
+            })?;
+            if len != want {
                 return Err(EINVAL);
             }
-            let r = iomock.add_at(start, len as usize, 0)?;
-            {
-                let bar = bar0.lock();
-                // The driver's first reads must see CAP, VS and CSTS (and the CMB and PMR
-                // registers).
-                shadow.reset(&bar, len, &ctrl);
-                DevMemRegs::default().push(&bar, &ctrl);
-                // The MSI-X table as after a function reset: every entry masked.
-                if let (Some(cap), Some(l)) = (msix_cap, layout) {
-                    msix = Some((cap, Interrupts::reset_msix(l, &bar)));
+            *slot = Some(m.add_at(start, len as usize, 0)?);
+        }
+        let (start, len) = pdev_bar(pdev, 0).ok_or(ENXIO)?;
+        if len != self.bar_size {
+            return Err(EINVAL);
+        }
+        let r = mem.add_at(start, len as usize, 0)?;
+        let mut msix = None;
+        {
+            let bar = self.bar0.lock();
+            // The driver's first reads must see CAP, VS and CSTS (and the CMB and PMR
+            // registers).
+            self.shadow.reset(&bar, len, &self.ctrl);
+            DevMemRegs::default().push(&bar, &self.ctrl);
+            // The MSI-X table as after a function reset: every entry masked.
+            if let Some((cap, l)) = self.msix_cap {
+                msix = Some((cap, Interrupts::reset_msix(l, &bar)));
+            }
+        }
+        // What a Function Level Reset returns to; then the buffer the driver maps (page
+        // aligned, `len` bytes), which reads all ones until the driver sets Memory Space
+        // Enable.
+        self.bar0.capture_initial();
+        if let Err(e) = self.bar0.attach(r.host, r.len) {
+            let _ = mem.remove(&r);
+            return Err(e);
+        }
+        Ok(Placed {
+            region: r,
+            cmb_mem: *cmb_mem,
+            pmr_mem: *pmr_mem,
+            msix,
+        })
+    }
+
+    /// Undoes [`Pending::place`], if it was done: BAR0's buffer detached, the ranges removed
+    /// from `mem` and `devmem` (the function has no driver yet, so nothing uses them).
+    fn unplace(&mut self, mem: &IoMock, devmem: Option<&IoMock>) {
+        let Some(p) = self.placed.take() else {
+            return;
+        };
+        self.bar0.detach();
+        if let Err(e) = mem.remove(&p.region) {
+            pr_err!("nvme: removing BAR0 failed: {:?}\n", e);
+        }
+        if let Some(m) = devmem {
+            for r in [&p.cmb_mem, &p.pmr_mem].into_iter().flatten() {
+                if let Err(e) = m.remove(r) {
+                    pr_err!("nvme: removing a CMB/PMR BAR failed: {:?}\n", e);
                 }
             }
-            // What a Function Level Reset returns to; then the buffer the driver maps (page
-            // aligned, `len` bytes), which reads all ones until the driver sets Memory Space
-            // Enable.
-            bar0.capture_initial();
-            bar0.attach(r.host, r.len)?;
-            region = Some(r);
-            Ok(())
-        })?;
-        let region = region.ok_or(ENXIO)?;
-        let bus = host.bus_data();
+        }
+    }
+
+    /// Starts the poller of the placed controller on bus state `bus`; its BARs' spans are
+    /// `owners`', and `host` its own bridge (`None` on a fabric).
+    fn start(
+        mut self: KBox<Self>,
+        bus: kernel::sync::Arc<BusData>,
+        owners: Owners,
+        host: Option<PciHost>,
+    ) -> Result<NvmeDev> {
+        let placed = self.placed.take().ok_or(ENXIO)?;
+        let Pending {
+            instance,
+            ctrl,
+            store,
+            timing,
+            irq,
+            bar0,
+            shadow,
+            ..
+        } = KBox::into_inner(self);
         let shared = KBox::pin_init(
             pin_init!(Shared {
                 engine <- kernel::new_mutex!(Engine {
@@ -927,14 +1052,13 @@ impl NvmeDev {
                 }),
                 bar0,
                 bus,
-                irqs <- Interrupts::new(irq, msix),
+                irqs <- Interrupts::new(irq, placed.msix),
                 stats: Stats::default(),
                 faults: Faults::default(),
-                region,
-                iomock,
-                cmb_mem,
-                pmr_mem,
-                devmem,
+                region: placed.region,
+                cmb_mem: placed.cmb_mem,
+                pmr_mem: placed.pmr_mem,
+                owners,
             }),
             GFP_KERNEL,
         );
@@ -954,12 +1078,161 @@ impl NvmeDev {
         // SAFETY: a new kthread, not yet woken.
         unsafe { bindings::wake_up_process(thread) };
         Ok(NvmeDev {
-            host: Some(host),
+            host,
             thread,
             shared,
         })
     }
+}
 
+/// A controller to put on a fabric ([`NvmeDev::new_fabric`]).
+pub(crate) struct FabricMember<'a> {
+    /// What it looks like.
+    pub(crate) profile: &'a Profile,
+    /// Its instance number.
+    pub(crate) instance: Instance,
+    /// The endpoint node of the topology it sits at.
+    pub(crate) node: usize,
+}
+
+/// An emulated NVMe controller on a PCI bus (its own, or a fabric's), with a driver bound to
+/// it once the (relinked) nvme module is loaded.
+///
+/// # Invariants
+///
+/// `thread` runs [`poller`] on `shared` until `drop` stops it; `host` is `Some` until `drop`
+/// for a controller on its own bus, `None` for one on a fabric.
+pub(crate) struct NvmeDev {
+    host: Option<PciHost>,
+    thread: *mut bindings::task_struct,
+    shared: Pin<KBox<Shared>>,
+}
+
+// SAFETY: the thread pointer is only used to stop the thread.
+unsafe impl Send for NvmeDev {}
+// SAFETY: `&NvmeDev` only reads.
+unsafe impl Sync for NvmeDev {}
+
+impl NvmeDev {
+    /// Creates controller `instance` as `profile` describes it and adds it to the PCI core,
+    /// on a root bus of its own.
+    pub(crate) fn new(profile: &Profile, instance: Instance) -> Result<Self> {
+        let timing = engine_timing(profile, instance)?;
+        let mut p = Pending::new(profile, instance, timing)?;
+        let iomock = IoMock::new(c_str!("nvmock nvme"), p.bar_size)?;
+        // The CMB's and PMR's BARs: a span of reserved RAM, offered to the PCI core as the
+        // bridge's prefetchable window (uncached, as the P2PDMA layer maps a BAR).
+        let devmem = match p.dm.span() {
+            0 => None,
+            span => Some(
+                IoMock::new_devmem(c_str!("nvmock nvme devmem"), span, DevMemKind::Uncached)
+                    .inspect_err(|_| {
+                        pr_err!(
+                            "nvme profile {}: cmb_mib/pmr_mib need {} MiB of the devmem reservation (x86_64: NVMOCK_DEVMEM, see README)\n",
+                            instance.number(),
+                            span >> 20
+                        )
+                    })?,
+            ),
+        };
+        let cfg = p.cfg.take().ok_or(EINVAL)?;
+        let pref_window = devmem.as_ref().map(|m| m.span_resource());
+        let host = PciHost::new(
+            cfg,
+            p.bar0.clone(),
+            iomock.span_resource(),
+            pref_window,
+            p.irq.irq(),
+            |pdev| p.place(pdev, &iomock, devmem.as_deref()),
+        )?;
+        let bus = host.bus_data();
+        p.start(bus, Owners::Own(iomock, devmem), Some(host))
+    }
+
+    /// Creates the controllers `members` on one host bridge carrying topology `nodes` (ports
+    /// of `ids`, ACS controls `acs`: see [`Fabric::new`]), each at its endpoint node, and
+    /// adds them to the PCI core: the drivers bind once every poller runs. Returns the fabric
+    /// and the controllers in `members`' order; on failure nothing is left behind.
+    pub(crate) fn new_fabric(
+        nodes: &[Node],
+        ids: PortIds,
+        acs: &[(usize, u16)],
+        members: &[FabricMember<'_>],
+    ) -> Result<(kernel::sync::Arc<Fabric>, KVec<NvmeDev>)> {
+        let msi = Fabric::new_msi()?;
+        let mut pending = KVec::with_capacity(members.len(), GFP_KERNEL)?;
+        let mut functions = KVec::with_capacity(members.len(), GFP_KERNEL)?;
+        let mut devs = KVec::with_capacity(members.len(), GFP_KERNEL)?;
+        let mut devmem = 0;
+        for m in members {
+            let timing = engine_timing(m.profile, m.instance)?;
+            let mut p = Pending::new(m.profile, m.instance, timing)?;
+            devmem += p.dm.span();
+            let mut cfg = p.cfg.take().ok_or(EINVAL)?;
+            as_endpoint(&mut cfg)?;
+            let f = BusData::new_function(cfg, p.bar0.clone(), p.irq.irq(), msi.clone())?;
+            functions.push(
+                Member {
+                    node: m.node,
+                    function: f.clone(),
+                },
+                GFP_KERNEL,
+            )?;
+            pending.push((p, f), GFP_KERNEL)?;
+        }
+        let fabric = Fabric::new(nodes, ids, acs, functions, msi, devmem)?;
+        let fabric = kernel::sync::Arc::new(fabric, GFP_KERNEL)?;
+        // Every function is scanned and assigned, none has a driver: their buffers go where
+        // their BARs landed.
+        let mut failed = None;
+        for (p, bus) in pending.iter_mut() {
+            let Some(pdev) = bus.function() else {
+                pr_err!(
+                    "nvme: controller {} was not found on its fabric\n",
+                    p.instance.number()
+                );
+                failed = Some(ENODEV);
+                break;
+            };
+            if let Err(e) = p.place(pdev.as_ptr(), fabric.mem(), fabric.devmem()) {
+                failed = Some(e);
+                break;
+            }
+        }
+        if let Some(e) = failed {
+            for (p, _) in pending.iter_mut() {
+                p.unplace(fabric.mem(), fabric.devmem());
+            }
+            return Err(e);
+        }
+        let mut rest = pending.into_iter();
+        for (p, bus) in rest.by_ref() {
+            match p.start(bus, Owners::Fabric(fabric.clone()), None) {
+                Ok(d) => {
+                    // Within the capacity reserved above: no allocation, so no failure (and
+                    // on one, `d` is dropped: its function removed).
+                    if let Err(e) = devs.push(d, GFP_KERNEL) {
+                        failed = Some(e.into());
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failed {
+            for (mut p, _) in rest {
+                p.unplace(fabric.mem(), fabric.devmem());
+            }
+            // Each started controller removes its function.
+            drop(devs);
+            return Err(e);
+        }
+        fabric.add_devices();
+        Ok((fabric, devs))
+    }
     /// The PCI function as the PCI core has it now, with a reference; `None` while it is
     /// removed.
     pub(crate) fn pdev(&self) -> Option<PciDev> {
@@ -1099,19 +1372,34 @@ impl NvmeDev {
     /// driver sees CSTS = ~0) and the controller processes nothing more, so commands in
     /// flight never complete; the driver has to notice and cancel them.
     pub(crate) fn surprise_remove(&self) {
-        if let Some(h) = &self.host {
-            h.surprise_remove();
-        }
+        self.shared.bus.surprise_remove();
         let mut e = self.shared.engine.lock();
         e.gone = true;
         self.shared.bar0.surprise_remove();
     }
 }
 
+/// Makes the function a PCI Express Endpoint (device/port type 0000b) instead of the Root
+/// Complex Integrated Endpoint it is alone on a root bus: below a root or downstream port
+/// there is a link, and only an endpoint sits at its other end.
+fn as_endpoint(cfg: &mut ConfigSpace) -> Result {
+    let exp = u16::from(cfg.find_capability(function::CAP_ID_EXP).ok_or(EINVAL)?);
+    let flags = cfg.read(exp + 2, 2).map_err(|_| EINVAL)? & !0xf0;
+    cfg.device_write(exp + 2, 2, flags).map_err(|_| EINVAL)
+}
+
 impl Drop for NvmeDev {
     fn drop(&mut self) {
-        // Unbind the driver and remove the bus first: the driver shuts the controller down
-        // through the poller, which must still run.
+        // Unbind the driver and remove the bus (or on a fabric, the function) first: the
+        // driver shuts the controller down through the poller, which must still run.
+        if self.host.is_none() {
+            if let Some(pdev) = self.shared.bus.function() {
+                // SAFETY: `pdev` holds a reference; the call takes the rescan lock.
+                unsafe { bindings::pci_stop_and_remove_bus_device_locked(pdev.as_ptr()) };
+            }
+            // A rescan of the fabric finds nothing here any more.
+            self.shared.bus.surprise_remove();
+        }
         drop(self.host.take());
         // SAFETY: the thread was started in `new` and only exits when stopped (invariant).
         unsafe { bindings::kthread_stop(self.thread) };

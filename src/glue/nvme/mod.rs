@@ -7,6 +7,8 @@ pub(crate) mod bar0;
 pub(crate) mod configfs;
 pub(crate) mod dev;
 pub(crate) mod devmem;
+pub(crate) mod fabric;
+pub(crate) mod fabric_configfs;
 pub(crate) mod instance;
 pub(crate) mod interrupt;
 pub(crate) mod pci_host;

@@ -52,12 +52,12 @@ use kernel::types::Opaque;
 
 /// What x86 reads through `bus->sysdata` (`struct pci_sysdata`): it must come first.
 #[cfg(CONFIG_X86)]
-type SysData = bindings::pci_sysdata;
+pub(crate) type SysData = bindings::pci_sysdata;
 #[cfg(not(CONFIG_X86))]
-type SysData = ();
+pub(crate) type SysData = ();
 
 #[cfg(CONFIG_X86)]
-fn sysdata(domain: c_int) -> SysData {
+pub(crate) fn sysdata(domain: c_int) -> SysData {
     // SAFETY: `pci_sysdata` is plain integers and pointers, for which zero is valid (no ACPI
     // companion, no IOMMU, no MSI domain override).
     let mut s: SysData = unsafe { core::mem::zeroed() };
@@ -67,7 +67,7 @@ fn sysdata(domain: c_int) -> SysData {
 }
 
 #[cfg(not(CONFIG_X86))]
-fn sysdata(_domain: c_int) -> SysData {}
+pub(crate) fn sysdata(_domain: c_int) -> SysData {}
 
 #[cfg(CONFIG_PCI_MSI)]
 extern "C" {
@@ -86,15 +86,37 @@ extern "C" {
 /// `0` was returned by `nvmock_msi_create()` and is destroyed in `drop`, which only runs once
 /// the bridge and its functions are gone ([`BusData`] outlives them).
 #[cfg(CONFIG_PCI_MSI)]
-struct Msi(*mut c_void);
+pub(crate) struct Msi(*mut c_void);
 
 #[cfg(CONFIG_PCI_MSI)]
 impl Msi {
-    fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         // SAFETY: no preconditions.
         let m = unsafe { nvmock_msi_create() };
         // INVARIANT: created here.
         kernel::error::from_err_ptr(m).map(Msi)
+    }
+}
+
+// SAFETY: the controller may be used and destroyed from any thread (mock/nvmock_msi.c locks
+// what it shares).
+#[cfg(CONFIG_PCI_MSI)]
+unsafe impl Send for Msi {}
+// SAFETY: as above.
+#[cfg(CONFIG_PCI_MSI)]
+unsafe impl Sync for Msi {}
+
+impl Msi {
+    /// Sets the controller as `bridge`'s MSI domain: call before the bridge is scanned; the
+    /// controller must outlive the bridge.
+    pub(crate) fn attach(&self, bridge: *mut bindings::pci_host_bridge) {
+        #[cfg(CONFIG_PCI_MSI)]
+        // SAFETY: per the function's requirements; `self.0` is live (type invariant).
+        unsafe {
+            nvmock_msi_attach(self.0, bridge.cast())
+        };
+        #[cfg(not(CONFIG_PCI_MSI))]
+        let _ = bridge;
     }
 }
 
@@ -108,11 +130,11 @@ impl Drop for Msi {
 
 /// Without `CONFIG_PCI_MSI` there is no MSI controller: the functions use INTx.
 #[cfg(not(CONFIG_PCI_MSI))]
-struct Msi;
+pub(crate) struct Msi;
 
 #[cfg(not(CONFIG_PCI_MSI))]
 impl Msi {
-    fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         Ok(Msi)
     }
 }
@@ -154,7 +176,8 @@ impl Drop for PciDev {
 ///
 /// `sysdata` is the first field (x86's `pci_domain_nr()` reads it through `bus->sysdata`).
 /// `busn` is only touched by the PCI core once the bridge is registered. `nb` is registered
-/// on the PCI bus type from [`PciHost::new`] until [`PciHost`]'s `drop`, and only then.
+/// on the PCI bus type from [`PciHost::new`] until [`PciHost`]'s `drop`, and only then (never
+/// for a function of a fabric, [`BusData::new_function`], whose bus state is the fabric's).
 #[repr(C)]
 #[pin_data]
 pub(crate) struct BusData {
@@ -182,8 +205,9 @@ pub(crate) struct BusData {
     /// The function as the PCI core added it; null while removed.
     #[pin]
     function: SpinLock<Function>,
-    /// The bridge's MSI controller.
-    msi: Msi,
+    /// The bridge's MSI controller (shared with the bridge's other functions on a
+    /// [`crate::glue::nvme::fabric::Fabric`]).
+    msi: Arc<Msi>,
 }
 
 impl BusData {
@@ -241,6 +265,82 @@ impl BusData {
         0
     }
 
+    /// A configuration read of the function: the value and the `PCIBIOS_*` code.
+    pub(crate) fn config_read(&self, where_: c_int, size: c_int) -> (u32, u32) {
+        if !self.present.load(Ordering::Acquire) || self.flr_pending() {
+            // A removed device, or one in reset: the root complex completes the read with all
+            // ones.
+            return (!0, bindings::PCIBIOS_SUCCESSFUL);
+        }
+        let pending = self.transactions.load(Ordering::Relaxed);
+        match function::config_read(&self.cfg.lock(), where_ as u16, size as u8, pending) {
+            Ok(v) => (v, bindings::PCIBIOS_SUCCESSFUL),
+            Err(_) => (!0, bindings::PCIBIOS_BAD_REGISTER_NUMBER),
+        }
+    }
+
+    /// A configuration write of the function: the `PCIBIOS_*` code.
+    pub(crate) fn config_write(&self, where_: c_int, size: c_int, val: u32) -> u32 {
+        if !self.present.load(Ordering::Acquire) || self.flr_pending() {
+            return bindings::PCIBIOS_SUCCESSFUL;
+        }
+        let mut cs = self.cfg.lock();
+        match function::config_write(&mut cs, &self.initial, where_ as u16, size as u8, val) {
+            Ok(fx) => {
+                // Under the configuration lock: BAR0 follows the register it just read back.
+                if let Some(on) = fx.memory_space {
+                    self.bar0.set_decoding(on);
+                }
+                if fx.flr {
+                    self.flr.store(true, Ordering::Release);
+                }
+                bindings::PCIBIOS_SUCCESSFUL
+            }
+            Err(_) => bindings::PCIBIOS_BAD_REGISTER_NUMBER,
+        }
+    }
+
+    /// The PCI core adds `pdev` as this function: gives it the INTx line and records it as
+    /// the current function.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` is a live `pci_dev` being added (no driver can bind it yet).
+    pub(crate) unsafe fn adopt(&self, pdev: *mut bindings::pci_dev) {
+        // SAFETY: per the safety requirements its INTx line can be set. nvmock routes it, not
+        // the firmware: a zero `pin` keeps the arch's INTx routing (x86's ACPI _PRT lookup)
+        // away from it; `irq_managed` says the same.
+        unsafe {
+            (*pdev).irq = self.irq;
+            (*pdev).pin = 0;
+            (*pdev).set_irq_managed(1);
+            bindings::pci_dev_get(pdev);
+        }
+        let old = core::mem::replace(&mut self.function.lock().0, pdev);
+        if !old.is_null() {
+            // SAFETY: the reference the slot held (a device the core never deleted: not
+            // expected, but then this one is the current function).
+            unsafe { bindings::pci_dev_put(old) };
+        }
+    }
+
+    /// The PCI core deletes `pdev`: if it is the current function, it no longer is.
+    pub(crate) fn forget(&self, pdev: *mut bindings::pci_dev) {
+        let mut f = self.function.lock();
+        if f.0 == pdev {
+            f.0 = core::ptr::null_mut();
+            drop(f);
+            // SAFETY: the reference the slot held.
+            unsafe { bindings::pci_dev_put(pdev) };
+        }
+    }
+
+    /// From now on the function's configuration reads return all ones and its writes are
+    /// dropped, as after a hot unplug.
+    pub(crate) fn surprise_remove(&self) {
+        self.present.store(false, Ordering::Release);
+    }
+
     /// The function the PCI core has on the bus now, with a reference; `None` while it is
     /// removed.
     pub(crate) fn function(&self) -> Option<PciDev> {
@@ -253,6 +353,55 @@ impl BusData {
         // INVARIANT: the reference just taken.
         Some(PciDev(f.0))
     }
+}
+
+impl BusData {
+    /// The state of a function of a [`crate::glue::nvme::fabric::Fabric`]'s bridge, whose
+    /// configuration space is `cfg` (its Command register zero), BAR0 `bar0`, INTx line `irq`
+    /// and MSI controller the bridge's `msi`. The bus-level members (sysdata, bus range,
+    /// notifier) are the fabric's: here they stay zero and unregistered.
+    pub(crate) fn new_function(
+        cfg: KBox<ConfigSpace>,
+        bar0: Arc<Bar0>,
+        irq: u32,
+        msi: Arc<Msi>,
+    ) -> Result<Arc<BusData>> {
+        if function::memory_space(&cfg) {
+            return Err(EINVAL);
+        }
+        let initial = power_on_copy(&cfg)?;
+        Arc::pin_init(
+            pin_init!(BusData {
+                sysdata: sysdata(0),
+                cfg <- RawSpinLock::new(cfg, c_str!("nvmock_pci_cfg"), kernel::static_lock_class!()),
+                initial,
+                bar0,
+                flr: AtomicBool::new(false),
+                transactions: AtomicBool::new(false),
+                present: AtomicBool::new(true),
+                busn <- Opaque::ffi_init(|p: *mut bindings::resource| {
+                    // SAFETY: `p` is valid for writes; a zeroed resource is an unlinked one.
+                    unsafe { p.write(core::mem::zeroed()) };
+                }),
+                irq,
+                nb <- Opaque::ffi_init(|p: *mut bindings::notifier_block| {
+                    // SAFETY: `p` is valid for writes; a zeroed notifier block is unlinked.
+                    unsafe { p.write(core::mem::zeroed()) };
+                }),
+                function <- kernel::new_spinlock!(Function(core::ptr::null_mut()), "nvmock_pci_function"),
+                msi,
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// A copy of `cfg`, the power-on state a Function Level Reset returns to.
+fn power_on_copy(cfg: &ConfigSpace) -> Result<KBox<ConfigSpace>> {
+    let mut initial = KBox::<ConfigSpace>::new_uninit(GFP_KERNEL)?;
+    cfg.clone_in_place(&mut initial);
+    // SAFETY: initialised by `clone_in_place`.
+    Ok(unsafe { initial.assume_init() })
 }
 
 /// The bridge's bus notifier: gives every function added to the root bus its INTx line
@@ -278,31 +427,10 @@ unsafe extern "C" fn notify(
     }
     match action as bindings::bus_notifier_event {
         bindings::bus_notifier_event_BUS_NOTIFY_ADD_DEVICE => {
-            // SAFETY: `pdev` is being added and no driver can bind it yet: its INTx line can
-            // be set. nvmock routes it, not the firmware: a zero `pin` keeps the arch's INTx
-            // routing (x86's ACPI _PRT lookup) away from it; `irq_managed` says the same.
-            unsafe {
-                (*pdev).irq = bus_data.irq;
-                (*pdev).pin = 0;
-                (*pdev).set_irq_managed(1);
-                bindings::pci_dev_get(pdev);
-            }
-            let old = core::mem::replace(&mut bus_data.function.lock().0, pdev);
-            if !old.is_null() {
-                // SAFETY: the reference the slot held (a device the core never deleted: not
-                // expected, but then this one is the current function).
-                unsafe { bindings::pci_dev_put(old) };
-            }
+            // SAFETY: `pdev` is being added and no driver can bind it yet.
+            unsafe { bus_data.adopt(pdev) };
         }
-        bindings::bus_notifier_event_BUS_NOTIFY_DEL_DEVICE => {
-            let mut f = bus_data.function.lock();
-            if f.0 == pdev {
-                f.0 = core::ptr::null_mut();
-                drop(f);
-                // SAFETY: the reference the slot held.
-                unsafe { bindings::pci_dev_put(pdev) };
-            }
-        }
+        bindings::bus_notifier_event_BUS_NOTIFY_DEL_DEVICE => bus_data.forget(pdev),
         _ => {}
     }
     bindings::NOTIFY_OK as c_int
@@ -330,16 +458,8 @@ unsafe extern "C" fn cfg_read(
     let data = unsafe { &*(*bus).sysdata.cast::<BusData>() };
     let (v, rc) = if devfn != 0 {
         (!0, bindings::PCIBIOS_DEVICE_NOT_FOUND)
-    } else if !data.present.load(Ordering::Acquire) || data.flr_pending() {
-        // A removed device, or one in reset: the root complex completes the read with all
-        // ones.
-        (!0, bindings::PCIBIOS_SUCCESSFUL)
     } else {
-        let pending = data.transactions.load(Ordering::Relaxed);
-        match function::config_read(&data.cfg.lock(), where_ as u16, size as u8, pending) {
-            Ok(v) => (v, bindings::PCIBIOS_SUCCESSFUL),
-            Err(_) => (!0, bindings::PCIBIOS_BAD_REGISTER_NUMBER),
-        }
+        data.config_read(where_, size)
     };
     // SAFETY: the PCI core passes a valid `val`.
     unsafe { *val = v };
@@ -362,23 +482,8 @@ unsafe extern "C" fn cfg_write(
     let data = unsafe { &*(*bus).sysdata.cast::<BusData>() };
     let rc = if devfn != 0 {
         bindings::PCIBIOS_DEVICE_NOT_FOUND
-    } else if !data.present.load(Ordering::Acquire) || data.flr_pending() {
-        bindings::PCIBIOS_SUCCESSFUL
     } else {
-        let mut cs = data.cfg.lock();
-        match function::config_write(&mut cs, &data.initial, where_ as u16, size as u8, val) {
-            Ok(fx) => {
-                // Under the configuration lock: BAR0 follows the register it just read back.
-                if let Some(on) = fx.memory_space {
-                    data.bar0.set_decoding(on);
-                }
-                if fx.flr {
-                    data.flr.store(true, Ordering::Release);
-                }
-                bindings::PCIBIOS_SUCCESSFUL
-            }
-            Err(_) => bindings::PCIBIOS_BAD_REGISTER_NUMBER,
-        }
+        data.config_write(where_, size, val)
     };
     rc as c_int
 }
@@ -406,10 +511,10 @@ unsafe extern "C" fn release_bridge(bridge: *mut bindings::pci_host_bridge) {
 }
 
 /// Holds the PCI core's rescan/remove lock.
-struct RescanLock;
+pub(crate) struct RescanLock;
 
 impl RescanLock {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // SAFETY: always callable from process context.
         unsafe { bindings::pci_lock_rescan_remove() };
         RescanLock
@@ -463,10 +568,7 @@ impl PciHost {
             return Err(EINVAL);
         }
         // The power-on state, for Function Level Resets.
-        let mut initial = KBox::<ConfigSpace>::new_uninit(GFP_KERNEL)?;
-        cfg.clone_in_place(&mut initial);
-        // SAFETY: initialised by `clone_in_place`.
-        let initial = unsafe { initial.assume_init() };
+        let initial = power_on_copy(&cfg)?;
         let _rescan = RescanLock::new();
         #[cfg(CONFIG_PCI_DOMAINS)]
         // SAFETY: no preconditions; the domain is released with the bridge.
@@ -491,7 +593,7 @@ impl PciHost {
                 return Err(e);
             }
         };
-        let msi = match Msi::new() {
+        let msi = match Msi::new().and_then(|m| Ok(Arc::new(m, GFP_KERNEL)?)) {
             Ok(m) => m,
             Err(e) => {
                 #[cfg(CONFIG_PCI_DOMAINS)]
@@ -591,12 +693,9 @@ impl PciHost {
             }
             bindings::pci_add_resource(&mut (*bridge).windows, data.busn.get());
         }
-        #[cfg(CONFIG_PCI_MSI)]
-        // SAFETY: `bridge` is not registered yet; the controller outlives it (it is dropped
-        // with `data`, after the bridge's release).
-        unsafe {
-            nvmock_msi_attach(data.msi.0, bridge.cast())
-        };
+        // `bridge` is not registered yet; the controller outlives it (it is dropped with
+        // `data`, after the bridge's release).
+        data.msi.attach(bridge);
 
         // SAFETY: `bridge` is set up; on failure it is still ours to free.
         let rc = unsafe { bindings::pci_scan_root_bus_bridge(bridge) };
@@ -654,12 +753,6 @@ impl PciHost {
     pub(crate) fn bus_data(&self) -> Arc<BusData> {
         self.data.clone()
     }
-
-    /// Surprise removal: from now on the function's configuration reads return all ones and
-    /// its writes are dropped, as after a hot unplug.
-    pub(crate) fn surprise_remove(&self) {
-        self.data.present.store(false, Ordering::Release);
-    }
 }
 
 /// BAR `index` of `pdev` as assigned: start and length (`None` if unassigned).
@@ -677,7 +770,7 @@ pub(crate) fn pdev_bar(pdev: *mut bindings::pci_dev, index: usize) -> Option<(u6
 }
 
 #[cfg(CONFIG_PCI_DOMAINS)]
-fn to_result_nr(rc: c_int) -> Result<c_int> {
+pub(crate) fn to_result_nr(rc: c_int) -> Result<c_int> {
     if rc < 0 {
         Err(Error::from_errno(rc))
     } else {
