@@ -844,9 +844,70 @@ static u32 nvmock_span_flags(u64 start)
 	return flags;
 }
 
-static void nvmock_devmem_pgmap_put(void *host)
+/*
+ * The devmem page maps made through the wrap, so that a page map overlapping one that is
+ * live is refused here: the kernel would take it as far as pagemap_range() and WARN there
+ * ("Conflicting mapping in same section"). A page map is listed from its check, under the
+ * lock, until after its teardown, so two callers cannot both pass the check.
+ */
+struct nvmock_devmem_pgmap {
+	struct list_head node;
+	struct dev_pagemap *pgmap;
+	void *host;
+};
+static LIST_HEAD(nvmock_devmem_pgmaps);
+static DEFINE_MUTEX(nvmock_devmem_pgmaps_lock);
+
+/* Devres action, added before the real mapping: after its teardown, the bookkeeping goes. */
+static void nvmock_devmem_pgmap_release(void *data)
 {
-	__wrap_memunmap(host);
+	struct nvmock_devmem_pgmap *p = data;
+
+	mutex_lock(&nvmock_devmem_pgmaps_lock);
+	list_del(&p->node);
+	mutex_unlock(&nvmock_devmem_pgmaps_lock);
+	__wrap_memunmap(p->host);
+	kfree(p);
+}
+
+/*
+ * Whether @pgmap can be made in the reservation: every range in it and aligned to
+ * memremap_compat_align() (the kernel's subsection, 2 MiB on x86_64; a misaligned one fails
+ * deep in the memory hotplug code), and none overlapping a live page map's. Called with
+ * nvmock_devmem_pgmaps_lock held.
+ */
+static int nvmock_devmem_pgmap_check(struct device *dev, struct dev_pagemap *pgmap)
+{
+	unsigned long align = memremap_compat_align();
+	struct nvmock_devmem_pgmap *p;
+	int i, j;
+
+	for (i = 0; i < pgmap->nr_range; i++) {
+		const struct range *r = &pgmap->ranges[i];
+
+		if (r->end < r->start || !IS_ALIGNED(r->start | range_len(r), align)) {
+			dev_err(dev, "nvmock: page map range %d [%#llx-%#llx] is not aligned to %lu KiB\n",
+				i, r->start, r->end, align >> 10);
+			return -EINVAL;
+		}
+		if (!nvmock_in_devmem(r->start, range_len(r))) {
+			dev_err(dev, "nvmock: page map range %d [%#llx-%#llx] is not in the devmem reservation\n",
+				i, r->start, r->end);
+			return -EINVAL;
+		}
+		list_for_each_entry(p, &nvmock_devmem_pgmaps, node) {
+			for (j = 0; j < p->pgmap->nr_range; j++) {
+				const struct range *o = &p->pgmap->ranges[j];
+
+				if (r->start <= o->end && o->start <= r->end) {
+					dev_err(dev, "nvmock: page map range %d [%#llx-%#llx] overlaps the live page map of [%#llx-%#llx]\n",
+						i, r->start, r->end, o->start, o->end);
+					return -EBUSY;
+				}
+			}
+		}
+	}
+	return 0;
 }
 
 /*
@@ -859,31 +920,52 @@ static void *nvmock_devmem_memremap_pages(struct device *dev, struct dev_pagemap
 {
 	u64 start = pgmap->range.start, len = range_len(&pgmap->range);
 	bool real, uc = nvmock_span_flags(start) & NVMOCK_SPAN_UC;
-	void *host, *addr;
-	int i, rc;
+	struct nvmock_devmem_pgmap *p;
+	void *addr;
+	int rc;
 
-	for (i = 1; i < pgmap->nr_range; i++) {
-		if (!nvmock_in_devmem(pgmap->ranges[i].start, range_len(&pgmap->ranges[i]))) {
-			dev_err(dev, "nvmock: page map range %d is not in the devmem reservation\n", i);
-			return ERR_PTR(-EINVAL);
-		}
+	if (pgmap->nr_range < 1)
+		return ERR_PTR(-EINVAL);
+	/* Reserved RAM is ordinary addressable memory: no device-private or coherent pages. */
+	if (pgmap->type != MEMORY_DEVICE_GENERIC && pgmap->type != MEMORY_DEVICE_FS_DAX &&
+	    pgmap->type != MEMORY_DEVICE_PCI_P2PDMA) {
+		dev_err(dev, "nvmock: page map type %d is not one devmem can back (generic, fsdax or P2PDMA)\n",
+			pgmap->type);
+		return ERR_PTR(-EINVAL);
 	}
 	if (uc != (pgmap->type == MEMORY_DEVICE_PCI_P2PDMA)) {
 		dev_err(dev, "nvmock: page map type %d on a %s devmem span [%#llx-%#llx]: P2PDMA page maps need an uncached span (NVMOCK_SPAN_UC), others a write-back one\n",
 			pgmap->type, uc ? "uncached" : "write-back", start, start + len - 1);
 		return ERR_PTR(-EINVAL);
 	}
-	host = nvmock_lookup(start, len, &real);
-	if (!host)
-		return ERR_PTR(-ENXIO);
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return ERR_PTR(-ENOMEM);
+	p->pgmap = pgmap;
+	mutex_lock(&nvmock_devmem_pgmaps_lock);
+	rc = nvmock_devmem_pgmap_check(dev, pgmap);
+	if (rc)
+		goto out_free;
+	p->host = nvmock_lookup(start, len, &real);
+	if (!p->host) {
+		rc = -ENXIO;
+		goto out_free;
+	}
+	list_add(&p->node, &nvmock_devmem_pgmaps);
+	mutex_unlock(&nvmock_devmem_pgmaps_lock);
 	/* Added first, so that it runs after the real teardown has dropped the pages. */
-	rc = devm_add_action_or_reset(dev, nvmock_devmem_pgmap_put, host);
+	rc = devm_add_action_or_reset(dev, nvmock_devmem_pgmap_release, p);
 	if (rc)
 		return ERR_PTR(rc);
 	addr = devm_memremap_pages(dev, pgmap);
 	if (IS_ERR(addr))
-		devm_release_action(dev, nvmock_devmem_pgmap_put, host);
+		devm_release_action(dev, nvmock_devmem_pgmap_release, p);
 	return addr;
+
+out_free:
+	mutex_unlock(&nvmock_devmem_pgmaps_lock);
+	kfree(p);
+	return ERR_PTR(rc);
 }
 
 /**
@@ -1330,6 +1412,29 @@ struct dev_pagemap *nvmock_devmem_page(u64 phys, struct dev_pagemap **page_map, 
 	return pgmap;
 }
 EXPORT_SYMBOL_GPL(nvmock_devmem_page);
+
+/**
+ * nvmock_devmem_pgmap_hold - a reference on the page map of an address (for tests)
+ * @phys: a physical address
+ *
+ * Returns get_dev_pagemap()'s answer, its reference kept: the page map's teardown waits
+ * until nvmock_devmem_pgmap_unhold() drops it. NULL if the address has no live page map.
+ */
+struct dev_pagemap *nvmock_devmem_pgmap_hold(u64 phys)
+{
+	return get_dev_pagemap(PHYS_PFN(phys));
+}
+EXPORT_SYMBOL_GPL(nvmock_devmem_pgmap_hold);
+
+/**
+ * nvmock_devmem_pgmap_unhold - drops a reference nvmock_devmem_pgmap_hold() took
+ * @pgmap: its answer (NULL is ignored)
+ */
+void nvmock_devmem_pgmap_unhold(struct dev_pagemap *pgmap)
+{
+	put_dev_pagemap(pgmap);
+}
+EXPORT_SYMBOL_GPL(nvmock_devmem_pgmap_unhold);
 #endif
 
 /**

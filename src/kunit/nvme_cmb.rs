@@ -38,8 +38,9 @@ fn refused(p: &Profile, want: Error) -> Result<bool> {
     })
 }
 
+/// Test-only helpers for devmem page maps, shared with `nvmock_zone_device`.
 #[cfg(CONFIG_X86)]
-mod x86 {
+pub(crate) mod x86 {
     use crate::glue::nvme::dev::NvmeDev;
     use crate::glue::nvme::pci_host::pdev_bar;
     use core::ffi::c_void;
@@ -49,13 +50,13 @@ mod x86 {
 
     extern "C" {
         // `dev` is a `struct device *` (whose Rust binding is not FFI-safe).
-        pub(super) fn __wrap_devm_memremap_pages(
+        pub(crate) fn __wrap_devm_memremap_pages(
             dev: *mut c_void,
             pgmap: *mut bindings::dev_pagemap,
         ) -> *mut c_void;
         pub(super) fn __wrap_ioremap(offset: u64, size: usize) -> *mut c_void;
         pub(super) fn __wrap_iounmap(addr: *mut c_void);
-        pub(super) fn nvmock_devmem_page(
+        pub(crate) fn nvmock_devmem_page(
             phys: u64,
             page_map: *mut *mut bindings::dev_pagemap,
             virt: *mut *mut c_void,
@@ -75,10 +76,10 @@ mod x86 {
     /// # Invariants
     ///
     /// `0` is a registered root device, unregistered in `drop`.
-    pub(super) struct RootDev(pub(super) *mut bindings::device);
+    pub(crate) struct RootDev(pub(crate) *mut bindings::device);
 
     impl RootDev {
-        pub(super) fn new(name: &CStr) -> Result<Self> {
+        pub(crate) fn new(name: &CStr) -> Result<Self> {
             // SAFETY: `name` is a valid C string that outlives the device (a static one).
             let d = unsafe {
                 bindings::__root_device_register(name.as_char_ptr(), core::ptr::null_mut())
@@ -96,7 +97,7 @@ mod x86 {
     }
 
     /// A page map of one range, zeroed but for `type` and the range.
-    pub(super) fn pagemap(
+    pub(crate) fn pagemap(
         ty: bindings::memory_type,
         start: u64,
         len: u64,
@@ -115,7 +116,7 @@ mod x86 {
 
     /// `get_dev_pagemap()` of the address, and the page map and kernel address of its
     /// struct page.
-    pub(super) fn page_facts(
+    pub(crate) fn page_facts(
         phys: u64,
     ) -> (
         *mut bindings::dev_pagemap,
@@ -129,7 +130,7 @@ mod x86 {
     }
 
     /// `IS_ERR()`.
-    pub(super) fn is_err(p: *const c_void) -> bool {
+    pub(crate) fn is_err(p: *const c_void) -> bool {
         (p as usize) >= (-(bindings::MAX_ERRNO as isize)) as usize
     }
 

@@ -56,7 +56,7 @@ mod kunit {
     #[path = "nvme.rs"]
     pub(crate) mod nvme;
     #[path = "nvme_cmb.rs"]
-    mod nvme_cmb;
+    pub(crate) mod nvme_cmb;
     #[path = "nvme_fault.rs"]
     mod nvme_fault;
     #[path = "nvme_io.rs"]
@@ -78,6 +78,10 @@ mod kunit {
     #[cfg(CONFIG_X86)]
     #[path = "phram.rs"]
     mod phram;
+    // ZONE_DEVICE needs the devmem reservation: x86_64 only.
+    #[cfg(CONFIG_X86)]
+    #[path = "zone_device.rs"]
+    mod zone_device;
     #[path = "relinked.rs"]
     mod relinked;
     #[path = "watermark.rs"]
