@@ -6,7 +6,8 @@
 //!
 //! - enumeration: a root bus of its own ([`PciHost`]) with one function whose configuration
 //!   space is the pure model (`model::nvme::function`);
-//! - BAR0: the PCI core assigns it inside this device's span of nvmock's window, where a
+//! - BAR0: the PCI core assigns it inside this device's span of nvmock's window (on x86_64
+//!   with MSI-X, of the devmem reservation: [`crate::glue::nvme::bar0`]), where a
 //!   buffer is registered with the shim ([`IoMock`]), so the driver's `ioremap()` of BAR0
 //!   returns that buffer;
 //! - registers and doorbells: the driver writes the buffer; a poller thread feeds the changes
@@ -58,13 +59,6 @@ use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 pub(crate) const QUEUES: usize = 17;
 type Ctrl = Controller<QUEUES>;
 
-/// MSI-X vectors of the default profile: one per queue pair. x86_64 offers none yet: its
-/// PCI core maps the MSI-X table with the real `ioremap()`, which cannot reach BAR0's buffer.
-#[cfg(not(CONFIG_X86))]
-const DEFAULT_MSIX_VECTORS: u16 = QUEUES as u16;
-#[cfg(CONFIG_X86)]
-const DEFAULT_MSIX_VECTORS: u16 = 0;
-
 /// Where BAR0's doorbells end: the MSI-X table and PBA follow, page aligned.
 fn doorbells_end() -> u64 {
     crate::model::nvme::regs::DOORBELLS + 8 * QUEUES as u64
@@ -104,7 +98,7 @@ pub(crate) struct Profile {
     /// an ID in the driver's table brings that device's quirks with it.
     pub(crate) device_id: u16,
     /// MSI-X table entries (interrupt vectors), 1 to [`MAX_VECTORS`]; 0 offers no MSI-X
-    /// capability (the driver then uses INTx).
+    /// capability (the driver then uses INTx). On x86_64 MSI-X needs the devmem reservation.
     pub(crate) msix_vectors: u16,
     /// Zoned namespaces: the last `zoned` of the `namespaces` use the Zoned Namespace Command
     /// Set (CSI 02h), the others the NVM Command Set; 0 for none.
@@ -148,7 +142,8 @@ impl Default for Profile {
             namespaces: 1,
             vendor_id: 0x1b36,
             device_id: 0x00f0,
-            msix_vectors: DEFAULT_MSIX_VECTORS,
+            // One per queue pair (on x86_64 only with the devmem reservation: see Bar0).
+            msix_vectors: crate::glue::nvme::bar0::default_msix_vectors(QUEUES as u16),
             zoned: 0,
             zone_kib: 4096,
             zone_cap_kib: 0,
@@ -804,7 +799,7 @@ impl NvmeDev {
         let params = profile.params(instance)?;
         let dm = profile.devmem(instance)?;
         let bar_size = Ctrl::bar_size();
-        let iomock = IoMock::new(c_str!("nvmock nvme"), bar_size)?;
+        let iomock = crate::glue::nvme::bar0::owner(profile.msix_vectors, instance.number(), bar_size)?;
         // The CMB's and PMR's BARs: a span of reserved RAM, offered to the PCI core as the
         // bridge's prefetchable window (uncached, as the P2PDMA layer maps a BAR).
         let devmem = match dm.span() {
