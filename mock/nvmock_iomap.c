@@ -1245,6 +1245,71 @@ NVMOCK_PCI_WRITE(word, u16);
 NVMOCK_PCI_WRITE(dword, u32);
 #endif /* CONFIG_PCI */
 
+/*
+ * Where a small devmem span goes (under 2 MiB: a controller's BAR0, which holds its MSI-X
+ * table, on x86_64): at the top of the highest free gap that holds it. Such spans may live
+ * as long as the module (nvme=), so they stack down from the end of the reservation and
+ * leave its start to the large spans, placed lowest first (an NVDIMM bus needs up to 1 GiB
+ * aligned to its size, a CMB 2 MiB sections).
+ *
+ * allocate_resource() takes the first gap, lowest first, that its callback accepts, so the
+ * survey callback accepts none: it notes the highest place a gap offers and moves the
+ * allocation past the gap (refused: the reservation ends far below the top of the address
+ * space, so this does not wrap). The span is then claimed at the place noted. Both steps run
+ * under nvmock_place_lock, which every placement in the reservation takes, so nothing takes
+ * the place in between (removals only free space).
+ */
+struct nvmock_top_down {
+	resource_size_t start;
+	bool found;
+};
+
+static DEFINE_MUTEX(nvmock_place_lock);
+
+static resource_size_t nvmock_span_survey(void *data, const struct resource *avail,
+					  const struct resource *empty, resource_size_t size,
+					  resource_size_t align)
+{
+	struct nvmock_top_down *t = data;
+	resource_size_t start;
+
+	if (avail->end >= avail->start && avail->end - avail->start >= size - 1) {
+		start = ALIGN_DOWN(avail->end - size + 1, align);
+		if (start >= avail->start) {
+			t->start = start;
+			t->found = true;
+		}
+	}
+	return empty->end + 1;
+}
+
+/* Places @o's span of @size bytes, aligned to @align, in @parent: see nvmock_span_survey(). */
+static int nvmock_place_span(struct resource *parent, struct nvmock_owner *o,
+			     resource_size_t size, resource_size_t align)
+{
+	struct nvmock_top_down t = {};
+	int rc;
+
+	mutex_lock(&nvmock_place_lock);
+	if (parent == &nvmock_window || size >= SZ_2M) {
+		rc = allocate_resource(parent, &o->span, size, parent->start, parent->end, align,
+				       NULL, NULL);
+		goto out;
+	}
+	/* Only surveys: every gap is refused. */
+	allocate_resource(parent, &o->span, size, parent->start, parent->end, align,
+			  nvmock_span_survey, &t);
+	rc = -EBUSY;
+	if (t.found) {
+		o->span.start = t.start;
+		o->span.end = t.start + size - 1;
+		rc = request_resource(parent, &o->span);
+	}
+out:
+	mutex_unlock(&nvmock_place_lock);
+	return rc;
+}
+
 /**
  * nvmock_iomap_register - add an owner of fake memory and emulated devices
  * @ops: the owner; must stay valid until nvmock_iomap_unregister()
@@ -1286,8 +1351,8 @@ int nvmock_iomap_register(struct nvmock_iomap_ops *ops)
 	 * pci=no_e820, and the reservation is one. The span is memory once placed.
 	 */
 	o->span.flags = parent == &nvmock_window ? IORESOURCE_MEM : 0;
-	rc = allocate_resource(parent, &o->span, ops->span, parent->start, parent->end,
-			       min_t(u64, roundup_pow_of_two(ops->span), SZ_1G), NULL, NULL);
+	rc = nvmock_place_span(parent, o, ops->span,
+			       min_t(u64, roundup_pow_of_two(ops->span), SZ_1G));
 	o->span.flags = IORESOURCE_MEM;
 	if (rc) {
 		if (parent != &nvmock_window)

@@ -140,14 +140,42 @@ nvme_ns_management() {
 	cli "detach-ns (again)" "Not Attached" detach-ns "$1" -n 1 -c "$cntlid"
 }
 
+# nvme_irqs CTRL: the controller's queues' lines of /proc/interrupts, printed. The default
+# profile offers MSI-X (on x86_64 with the devmem reservation: README, interrupts), so the
+# driver makes one I/O queue per possible CPU (up to the controller's 16) and gives the admin
+# queue and each I/O queue an MSI-X vector of its own: fewer vectors than queues fails.
+# Without the reservation (NVMOCK_DEVMEM=0) x86_64's functions use INTx, one shared line.
+nvme_irqs() {
+	c=${1##*/}
+	queues=$(cat "$1"/queue_count)
+	cpus=$(count /sys/devices/system/cpu/cpu[0-9]*)
+	want=$((cpus < 16 ? cpus : 16))
+	grep -E " ${c}q[0-9]+(,|\$)" /proc/interrupts >/tmp/irqs
+	sed 's/^/nvmock-init: interrupts: /' /tmp/irqs
+	# A vector of its own: a line whose only action is the queue, on an MSI-X chip.
+	vectors=$(grep -cE "MSI.* ${c}q[0-9]+\$" /tmp/irqs)
+	if [ "$NVMOCK_ARCH" = x86_64 ] && ! grep -q "nvmock devmem" /proc/iomem; then
+		if [ "$vectors" = 0 ] && [ "$(wc -l </tmp/irqs)" = 1 ]; then
+			echo "nvmock-init: $c: INTx, $queues queues on one line (no devmem reservation: no MSI-X)"
+		else
+			echo "nvmock-init: FAILED: $c: no devmem reservation, yet $vectors MSI-X vectors"
+		fi
+	elif [ "$queues" -ne $((want + 1)) ] || [ "$vectors" -lt "$queues" ]; then
+		echo "nvmock-init: FAILED: $c: $vectors MSI-X vectors for $queues queues (the admin queue and one I/O queue for each of $cpus CPUs expected, each on its own vector)"
+	else
+		echo "nvmock-init: $c: $queues queues (admin + $((queues - 1)) I/O for $cpus CPUs) on $vectors MSI-X vectors"
+	fi
+}
+
 # nvme_checks: the default profile's controller, as NVMOCK_AREAS asks: nvme-smoke (size,
-# data written and read back, raw passthrough commands) and nvme (nvme-cli, fio, format,
+# the queues' interrupts, data written and read back, raw passthrough commands) and nvme (nvme-cli, fio, format,
 # firmware, resets under I/O, namespace management).
 nvme_checks() {
 	nvme_find NVMOCK00000000 || return
 	size=$(cat "/sys/block/$dev/size")
 	[ "$size" = 131072 ] || echo "nvmock-init: FAILED: $dev has $size sectors, not 131072"
 	nvme_data "$dev" 8
+	nvme_irqs "$ctrl"
 	# Raw commands through the passthrough ioctls: invalid ones get the right status.
 	cdev=/dev/${ctrl##*/}
 	dev_node c "${ctrl##*/}" "$ctrl/dev"

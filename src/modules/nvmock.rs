@@ -61,8 +61,6 @@ mod kunit {
     mod nvme_fault;
     #[path = "nvme_io.rs"]
     pub(crate) mod nvme_io;
-    // x86_64's functions offer no MSI-X yet (src/glue/nvme/dev.rs: DEFAULT_MSIX_VECTORS).
-    #[cfg(not(CONFIG_X86))]
     #[path = "nvme_msix.rs"]
     mod nvme_msix;
     #[path = "nvme_pci.rs"]

@@ -35,8 +35,27 @@
 //! (x86_64) are memory, not registers, and are not covered: they stay reachable whatever
 //! Memory Space Enable says.
 //!
+//! # Where the buffer is
+//!
+//! The PCI core assigns BAR0 in the bridge's memory window, the span of an [`IoMock`] owner
+//! that registers the buffer at BAR0's address ([`owner`]):
+//!
+//! - by default a span of nvmock's fake window, and the buffer vmalloc'd: the relinked
+//!   driver's wrapped `ioremap()` returns it, and on UML logic_iomem reaches it for every
+//!   `ioremap()`, the PCI core's mapping of the MSI-X table included;
+//! - on x86_64 for a function with MSI-X, a span of the devmem reservation (reserved RAM,
+//!   `mock/nvmock_iomap.c`), mapped uncached: the PCI core (not relinked) maps the MSI-X
+//!   table with the real `ioremap()`, which reaches real memory only. The buffer is then that
+//!   memory, so the PCI core's mapping, the driver's (the owner's mapping, through the
+//!   wrapper) and the poller's view are the same bytes, all uncached (x86's PAT allows one
+//!   type per range; `ioremap()` maps uncached). Such a span is placed from the top of the
+//!   reservation down, leaving its 2 MiB-aligned start to the spans that need alignment.
+//!
 //! [`Shadow`]: crate::model::nvme::Shadow
 
+use crate::glue::iomap::IoMock;
+#[cfg(CONFIG_X86)]
+use crate::glue::iomap::{devmem_range, DevMemKind};
 use crate::glue::raw_lock::{RawGuard, RawSpinLock};
 use crate::model::nvme::Bar;
 use core::ffi::{c_int, c_void};
@@ -48,6 +67,54 @@ use kernel::sync::Arc;
 extern "C" {
     // mock/nvmock_iomap.c
     fn nvmock_iomap_float(host: *const c_void, len: usize, on: bool) -> c_int;
+}
+
+/// MSI-X table entries a profile offers by default: `queues` (one per queue pair) where the
+/// function can have a table, which on x86_64 needs the devmem reservation ([`owner`]);
+/// without it, none (the function uses INTx).
+pub(crate) fn default_msix_vectors(queues: u16) -> u16 {
+    #[cfg(CONFIG_X86)]
+    if devmem_range().is_none() {
+        return 0;
+    }
+    queues
+}
+
+/// The owner of BAR0's buffer (`len` bytes) for controller `instance` with `msix_vectors`
+/// MSI-X table entries: a span of the fake window, or on x86_64 with MSI-X one of the devmem
+/// reservation (see the module documentation). On x86_64 a function with MSI-X is refused
+/// without the reservation (`ENODEV`) or without room in it (`EBUSY`), with the reason in
+/// the log; one without MSI-X there says it uses INTx because the reservation is missing.
+pub(crate) fn owner(msix_vectors: u16, instance: u32, len: u64) -> Result<Pin<KBox<IoMock>>> {
+    #[cfg(CONFIG_X86)]
+    {
+        let reserved = devmem_range().is_some();
+        if msix_vectors != 0 {
+            return IoMock::new_devmem(c_str!("nvmock nvme bar0"), len, DevMemKind::Uncached)
+                .inspect_err(|_| {
+                    pr_err!(
+                        "nvme profile {}: msix_vectors={} needs {} KiB of the devmem reservation for BAR0 (x86's PCI core maps the MSI-X table with the real ioremap(), which reaches real memory only): {}\n",
+                        instance,
+                        msix_vectors,
+                        len >> 10,
+                        if reserved {
+                            "no room left in it"
+                        } else {
+                            "boot with it (NVMOCK_DEVMEM, see README) or set msix_vectors=0 for INTx"
+                        }
+                    )
+                });
+        }
+        if !reserved {
+            pr_info!(
+                "nvme {}: INTx, no MSI-X: x86_64 places a function's MSI-X table in the devmem reservation, and there is none (NVMOCK_DEVMEM=0)\n",
+                instance
+            );
+        }
+    }
+    #[cfg(not(CONFIG_X86))]
+    let _ = (msix_vectors, instance);
+    IoMock::new(c_str!("nvmock nvme"), len)
 }
 
 /// The registers' storage and which copy is the device's view.

@@ -6,7 +6,8 @@
 //!
 //! - enumeration: a root bus of its own ([`PciHost`]) with one function whose configuration
 //!   space is the pure model (`model::nvme::function`);
-//! - BAR0: the PCI core assigns it inside this device's span of nvmock's window, where a
+//! - BAR0: the PCI core assigns it inside this device's span of nvmock's window (on x86_64
+//!   with MSI-X, of the devmem reservation: [`crate::glue::nvme::bar0`]), where a
 //!   buffer is registered with the shim ([`IoMock`]), so the driver's `ioremap()` of BAR0
 //!   returns that buffer;
 //! - registers and doorbells: the driver writes the buffer; a poller thread feeds the changes
@@ -60,13 +61,6 @@ use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 pub(crate) const QUEUES: usize = 17;
 type Ctrl = Controller<QUEUES>;
 
-/// MSI-X vectors of the default profile: one per queue pair. x86_64 offers none yet: its
-/// PCI core maps the MSI-X table with the real `ioremap()`, which cannot reach BAR0's buffer.
-#[cfg(not(CONFIG_X86))]
-const DEFAULT_MSIX_VECTORS: u16 = QUEUES as u16;
-#[cfg(CONFIG_X86)]
-const DEFAULT_MSIX_VECTORS: u16 = 0;
-
 /// Where BAR0's doorbells end: the MSI-X table and PBA follow, page aligned.
 fn doorbells_end() -> u64 {
     crate::model::nvme::regs::DOORBELLS + 8 * QUEUES as u64
@@ -106,7 +100,7 @@ pub(crate) struct Profile {
     /// an ID in the driver's table brings that device's quirks with it.
     pub(crate) device_id: u16,
     /// MSI-X table entries (interrupt vectors), 1 to [`MAX_VECTORS`]; 0 offers no MSI-X
-    /// capability (the driver then uses INTx).
+    /// capability (the driver then uses INTx). On x86_64 MSI-X needs the devmem reservation.
     pub(crate) msix_vectors: u16,
     /// Zoned namespaces: the last `zoned` of the `namespaces` use the Zoned Namespace Command
     /// Set (CSI 02h), the others the NVM Command Set; 0 for none.
@@ -150,7 +144,8 @@ impl Default for Profile {
             namespaces: 1,
             vendor_id: 0x1b36,
             device_id: 0x00f0,
-            msix_vectors: DEFAULT_MSIX_VECTORS,
+            // One per queue pair (on x86_64 only with the devmem reservation: see Bar0).
+            msix_vectors: crate::glue::nvme::bar0::default_msix_vectors(QUEUES as u16),
             zoned: 0,
             zone_kib: 4096,
             zone_cap_kib: 0,
@@ -1119,7 +1114,9 @@ impl NvmeDev {
     pub(crate) fn new(profile: &Profile, instance: Instance) -> Result<Self> {
         let timing = engine_timing(profile, instance)?;
         let mut p = Pending::new(profile, instance, timing)?;
-        let iomock = IoMock::new(c_str!("nvmock nvme"), p.bar_size)?;
+        // BAR0's buffer: on x86_64 with MSI-X a span of the devmem reservation (bar0::owner).
+        let iomock =
+            crate::glue::nvme::bar0::owner(profile.msix_vectors, instance.number(), p.bar_size)?;
         // The CMB's and PMR's BARs: a span of reserved RAM, offered to the PCI core as the
         // bridge's prefetchable window (uncached, as the P2PDMA layer maps a BAR).
         let devmem = match p.dm.span() {
@@ -1165,6 +1162,15 @@ impl NvmeDev {
         let mut devs = KVec::with_capacity(members.len(), GFP_KERNEL)?;
         let mut devmem = 0;
         for m in members {
+            // The fabric's BAR0s are in its span of the fake window, which x86's PCI core
+            // cannot reach with the real ioremap() it maps an MSI-X table with.
+            if cfg!(CONFIG_X86) && m.profile.msix_vectors != 0 {
+                pr_err!(
+                    "nvmock_fabric: controller {}: msix_vectors must be 0 on a fabric (x86_64 puts only a lone controller's BAR0 and MSI-X table in the devmem reservation): INTx\n",
+                    m.instance.number()
+                );
+                return Err(EINVAL);
+            }
             let timing = engine_timing(m.profile, m.instance)?;
             let mut p = Pending::new(m.profile, m.instance, timing)?;
             devmem += p.dm.span();

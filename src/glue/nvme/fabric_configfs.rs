@@ -254,6 +254,9 @@ impl AttributeOperations<0> for FabricDir {
                     profiles.push(
                         Profile {
                             cmb_mib,
+                            // INTx: a fabric's functions have no MSI-X on x86_64
+                            // (NvmeDev::new_fabric).
+                            msix_vectors: 0,
                             ..Profile::default()
                         },
                         GFP_KERNEL,

@@ -5,9 +5,10 @@
 //!
 //! Each emulated device gets its own root bus: on x86_64 in a PCI domain of its own (from
 //! 0x10000, the range VMD uses; the PCI core allocates it), elsewhere in domain 0 on the first
-//! free bus number. The bridge's only memory window is the device's span in nvmock's fake
-//! physical window, so the PCI core's resource assignment puts the BARs where the device's
-//! buffers are registered. The function's interrupt is INTx on a software interrupt line
+//! free bus number. The bridge's memory window is the device's span in nvmock's fake
+//! physical window (on x86_64 with MSI-X, in the devmem reservation: see
+//! [`crate::glue::nvme::bar0`]), so the PCI core's resource assignment puts the BARs where the
+//! device's buffers are registered. The function's interrupt is INTx on a software interrupt line
 //! ([`crate::glue::soft_irq::SoftIrq`]), or MSI-X messages to the bridge's MSI controller
 //! (`mock/nvmock_msi.c`): an MSI parent irq domain of the bridge's own, set as the bridge's
 //! MSI domain before the bus is scanned, so the PCI core builds the function's PCI/MSI-X
