@@ -1,6 +1,7 @@
 # nvmock: the NVDIMM area of the test system's checks (busybox sh; sourced by init.sh from
 # /nvmock/nvdimm.sh; x86_64, the only arch with ACPI NFIT): nvmock's nfit_test on the relinked
-# stack, the buses and DIMMs as ndctl's tests look for them, data through a pmem namespace,
+# stack, the buses and DIMMs as ndctl's tests look for them, the e820 bus (nvdimm_e820), data
+# through a pmem namespace,
 # then fsdax with O_DIRECT to an emulated NVMe namespace (nvdimm_fsdax), the NVDIMM KUnit
 # suites (nvmock_nvdimm), and everything unloaded again. Uses nvme.sh's nvme_data and
 # emuctl.sh's controllers. (ndctl's own suite: make ndctl-test.)
@@ -66,14 +67,60 @@ nvdimm_fsdax() {
 	echo > "$nd/$pfn/namespace"
 }
 
+# nvdimm_e820: the e820 bus of nvmock_e820 (legacy persistent memory on the devmem
+# reservation; config/modules loads it with mib=256): one "Persistent Memory (legacy)" range
+# in /proc/iomem, the bus whose provider is e820 (what ndctl's dax-dev looks for) with one
+# region of that size, its namespace in fsdax mode ("memory": libnvdimm maps pages for it in
+# RAM) with a pmem block device, data written and read back through it; after rmmod, no
+# e820 bus and no legacy range left (the run's kmemleak scan and WARN check cover the rest).
+nvdimm_e820() {
+	want=$((256 << 20)) bus=''
+	for b in /sys/bus/nd/devices/ndbus*; do
+		[ "$(cat "$b/provider")" = e820 ] && bus=$(readlink -f "$b")
+	done
+	[ -n "$bus" ] || { echo "nvmock-init: FAILED: e820: no bus with provider e820"; return; }
+	n=$(grep -c "Persistent Memory (legacy)" /proc/iomem)
+	[ "$n" = 1 ] || echo "nvmock-init: FAILED: e820: $n 'Persistent Memory (legacy)' ranges in /proc/iomem"
+	set -- "$bus"/region*
+	if [ $# != 1 ] || [ ! -e "$1" ]; then
+		echo "nvmock-init: FAILED: e820: the bus has regions '$*', not one"
+		return
+	fi
+	region=$1
+	[ "$(cat "$region/size")" = "$want" ] \
+		|| echo "nvmock-init: FAILED: e820: ${region##*/} is $(cat "$region/size") bytes, not $want"
+	# Namespaces and their block devices register asynchronously after the probe.
+	i=0 ns='' blk=''
+	while [ -z "$blk" ] && [ $i -lt 100 ]; do
+		for n in "$region"/namespace*.*; do
+			[ -e "$n" ] && ns=$n && blk=$(ls "$n/block" 2>/dev/null)
+		done
+		[ -n "$blk" ] || { sleep 0.2; i=$((i + 1)); }
+	done
+	[ -n "$blk" ] || { echo "nvmock-init: FAILED: e820: no pmem block device on ${region##*/} (namespace '${ns##*/}')"; return; }
+	mode=$(cat "$ns/mode")
+	[ "$mode" = memory ] || echo "nvmock-init: FAILED: e820: ${ns##*/} is in mode '$mode', not memory (fsdax)"
+	echo "nvmock-init: nvdimm: e820 bus ${bus##*/}: ${region##*/} $(($(cat "$region/size") >> 20)) MiB at $(cat "$region/resource"), ${ns##*/} mode $mode, /dev/$blk"
+	dev_node b "$blk" "/sys/block/$blk/dev"
+	nvme_data "$blk" 8
+	rmmod nvmock_e820 || { echo "nvmock-init: FAILED rmmod nvmock_e820"; return; }
+	for b in /sys/bus/nd/devices/ndbus*; do
+		[ "$(cat "$b/provider" 2>/dev/null)" = e820 ] && echo "nvmock-init: FAILED: e820: ${b##*/} still there after rmmod"
+	done
+	grep -q "Persistent Memory (legacy)" /proc/iomem && echo "nvmock-init: FAILED: e820: legacy range left in /proc/iomem after rmmod"
+	[ -e "/sys/block/$blk" ] && echo "nvmock-init: FAILED: e820: /dev/$blk still there after rmmod"
+	echo "nvmock-init: nvdimm: e820 bus gone after rmmod nvmock_e820"
+}
+
 nvdimm_check() {
 	# No udev here to load drivers by modalias: the plan's order (the namespace drivers
 	# before nfit_test). The modules that hold KUnit suites come after the buses' checks.
 	plan_load nvdimm "" plain || return
 	check_watermarks nvdimm
 	providers=$(cat /sys/bus/nd/devices/ndbus*/provider | sort | tr '\n' ' ')
-	[ "$providers" = "nfit_test.0 nfit_test.1 " ] && echo "nvmock-init: nvdimm: buses $providers" \
+	[ "$providers" = "e820 nfit_test.0 nfit_test.1 " ] && echo "nvmock-init: nvdimm: buses $providers" \
 		|| echo "nvmock-init: FAILED: NVDIMM bus providers are '$providers'"
+	nvdimm_e820
 	d=/sys/devices/platform/nfit_test.1/nfit_test_dimm/test_dimm5
 	[ "$(cat $d/handle 2>/dev/null)" = 0x10000 ] || echo "nvmock-init: FAILED: $d/handle is '$(cat $d/handle 2>&1)'"
 	echo -5 > $d/fail_cmd_code && [ "$(cat $d/fail_cmd_code)" = -5 ] \

@@ -293,23 +293,25 @@ impl IoMock {
     }
 
     /// Maps `len` bytes of reserved RAM at `phys` for a range of a devmem span, filled with
-    /// `fill`.
-    fn devmem_buf(&self, phys: Phys, len: usize, fill: u8) -> Result<Buf> {
+    /// `fill` (left as they are with `None`).
+    fn devmem_buf(&self, phys: Phys, len: usize, fill: Option<u8>) -> Result<Buf> {
         let ops = self.ops.get().cast_const();
         // SAFETY: registered (type invariant); the shim checks the range against the span.
         let addr = unsafe { nvmock_devmem_map(ops, phys, len as u64) }.cast::<u8>();
         if addr.is_null() {
             return Err(ENOMEM);
         }
-        // SAFETY: `addr` maps `len` bytes of RAM nothing else uses (the span is ours).
-        unsafe { core::ptr::write_bytes(addr, fill, len) };
+        if let Some(fill) = fill {
+            // SAFETY: `addr` maps `len` bytes of RAM nothing else uses (the span is ours).
+            unsafe { core::ptr::write_bytes(addr, fill, len) };
+        }
         // INVARIANT: just mapped for `ops`.
         Ok(Buf::Dev(DevMap { ops, addr }))
     }
 
     fn place(&self, phys: Option<Phys>, len: usize, fill: u8) -> Result<Region> {
         if self.is_devmem() {
-            return self.place_devmem(phys, len, fill);
+            return self.place_devmem(phys, len, Some(fill));
         }
         let mut buf = KVVec::from_elem(fill, len, GFP_KERNEL)?;
         let host = buf.as_mut_ptr();
@@ -333,7 +335,7 @@ impl IoMock {
     /// [`IoMock::place`] in a devmem span: the address is chosen first (2 MiB aligned, the
     /// granularity of `memremap_pages()`), then the reserved RAM there is mapped and
     /// registered.
-    fn place_devmem(&self, phys: Option<Phys>, len: usize, fill: u8) -> Result<Region> {
+    fn place_devmem(&self, phys: Option<Phys>, len: usize, fill: Option<u8>) -> Result<Region> {
         const ALIGN: u64 = 2 << 20;
         let mut st = self.state.lock();
         // A trial registration checks the range or finds a hole (host address 0: no buffer
@@ -366,6 +368,17 @@ impl IoMock {
     /// Adds `len` bytes of test memory filled with `fill`, wherever the span has room.
     pub(crate) fn add(&self, len: usize, fill: u8) -> Result<Region> {
         self.place(None, len, fill)
+    }
+
+    /// Adds `len` bytes of a devmem span wherever it has room, as the reserved RAM holds them:
+    /// persistent memory, which keeps its contents from one owner of the span to the next
+    /// (zeroes after boot). `EINVAL` for an owner of the fake window, whose buffers are its
+    /// own allocations.
+    pub(crate) fn add_persistent(&self, len: usize) -> Result<Region> {
+        if !self.is_devmem() {
+            return Err(EINVAL);
+        }
+        self.place_devmem(None, len, None)
     }
 
     /// Adds `len` bytes of test memory at fake physical address `phys`.

@@ -8,6 +8,7 @@
 
 #![no_std]
 
+pub mod e820;
 pub mod histogram;
 mod le;
 pub mod nfit;
