@@ -62,7 +62,10 @@ fn capabilities_are_pm_then_pcie_rc_integrated_endpoint() {
     cs.write(exp + 8, 2, 0x2810).unwrap();
     assert_eq!(cs.read(exp + 8, 2).unwrap(), 0x2810);
     cs.write(exp + 4, 4, 0xffff_ffff).unwrap();
-    assert_eq!(cs.read(exp + 4, 4).unwrap(), function::DEVCAP_FLR);
+    assert_eq!(
+        cs.read(exp + 4, 4).unwrap(),
+        function::DEVCAP_RBER | function::DEVCAP_FLR
+    );
     let pm = u16::from(cs.find_capability(CAP_ID_PM).unwrap());
     cs.write(pm + 4, 2, 0x0103).unwrap();
     assert_eq!(

@@ -97,6 +97,11 @@ fn express_capability_per_port_type() {
         assert_eq!(flags & 0xf, 2, "version");
         assert_eq!(flags >> 4 & 0xf, t, "{kind:?}");
         assert_eq!(flags & u32::from(EXP_FLAGS_SLOT), 0, "no slot");
+        let devcap = p.cfg_read(u16::from(exp) + 0x04, 4).unwrap();
+        assert_eq!(
+            devcap, DEVCAP_RBER,
+            "Role-Based Error Reporting, nothing else"
+        );
         let lnkcap = p.cfg_read(u16::from(exp) + 0x0c, 4).unwrap();
         assert_eq!(lnkcap >> 24, 3, "port number");
         assert_eq!(

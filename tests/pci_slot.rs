@@ -283,3 +283,55 @@ fn link_disable_takes_the_link_down() {
     assert!(n.link_changed);
     assert!(h.link_active());
 }
+
+#[test]
+fn intx_is_a_level_held_until_the_events_are_cleared() {
+    let mut h = Pciehp::new(SlotConfig::hotplug(6));
+    assert!(!h.p.intx_asserted(), "nothing enabled, nothing pending");
+    h.enable_notification();
+    assert!(
+        !h.p.intx_asserted(),
+        "the enabling command's completion was cleared"
+    );
+    // Two events, the second while the first is still pending: one level, no second edge.
+    assert!(h.p.set_present(false).unwrap().interrupt);
+    assert!(h.p.intx_asserted());
+    assert!(!h.p.set_present(true).unwrap().interrupt);
+    // A handler that clears only what it read before the second event leaves the line
+    // asserted (INTx is a level: the interrupt comes again).
+    h.write16(SLTSTA, SLTSTA_PDC);
+    assert!(h.p.intx_asserted(), "DLLSC still pending");
+    // Interrupt Disable in the Command register deasserts it without clearing anything.
+    let cmd = h.p.cfg_read(0x04, 2).unwrap() as u16;
+    h.p.cfg_write(0x04, 2, u32::from(cmd | 0x0400)).unwrap();
+    assert!(!h.p.intx_asserted());
+    assert_ne!(h.read16(SLTSTA) & SLTSTA_EVENTS, 0);
+    h.p.cfg_write(0x04, 2, u32::from(cmd)).unwrap();
+    assert!(h.p.intx_asserted());
+    h.ack();
+    assert!(!h.p.intx_asserted());
+}
+
+#[test]
+fn secondary_bus_reset_takes_the_link_down_while_asserted() {
+    let mut h = Pciehp::new(SlotConfig::hotplug(11));
+    h.enable_notification();
+    // Bridge Control (0x3e), Secondary Bus Reset (bit 6), as pci_reset_secondary_bus() sets
+    // and clears it.
+    let ctl = h.p.cfg_read(0x3e, 2).unwrap();
+    let n = h.p.cfg_write(0x3e, 2, ctl | 0x40).unwrap();
+    assert!(h.p.bus_reset_asserted());
+    assert!(
+        n.link_changed && !h.link_active(),
+        "a hot reset takes the link down"
+    );
+    assert_eq!(h.ack(), SLTSTA_DLLSC);
+    let n = h.p.cfg_write(0x3e, 2, ctl).unwrap();
+    assert!(n.link_changed && h.link_active(), "and it trains again");
+    assert_eq!(h.ack(), SLTSTA_DLLSC);
+    assert_ne!(
+        h.read16(SLTSTA) & SLTSTA_PDS,
+        0,
+        "the adapter stays present"
+    );
+}

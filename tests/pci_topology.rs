@@ -111,8 +111,14 @@ fn slots_on_ports_only_and_unique() {
     let mut n = one_switch();
     n[3].slot = Some(SlotConfig::hotplug(1));
     n[4].slot = Some(SlotConfig::hotplug(2));
-    n[1].slot = Some(SlotConfig::hotplug(3));
     Topology::new(&n).unwrap();
+    // A switch in a slot is refused, naming the slot's port.
+    n[1].slot = Some(SlotConfig::hotplug(3));
+    assert_eq!(
+        Topology::new(&n).err(),
+        Some(TopologyError::SwitchInSlot(1))
+    );
+    n[1].slot = None;
     n[4].slot = Some(SlotConfig::hotplug(1));
     assert_eq!(Topology::new(&n).err(), Some(TopologyError::Slot(4)));
     n[4].slot = Some(SlotConfig::hotplug(0));

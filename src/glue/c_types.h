@@ -5,3 +5,6 @@
  */
 #include "../../mock/nvmock_iomap.h"
 #include "../../mock/nvmock_nfit.h"
+/* struct hotplug_slot and its ops: the slot suite powers a slot as sysfs does. */
+#include <linux/pci.h>
+#include <linux/pci_hotplug.h>

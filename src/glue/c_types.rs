@@ -9,7 +9,8 @@
 //! with the bindgen type: the same field names, and for each field the same offset and
 //! width, and the same size. A mismatch is a build error that names the field.
 
-/// bindgen's output for `c_types.h`: only the `nvmock_*` structures the Rust glue mirrors.
+/// bindgen's output for `c_types.h`: only the `nvmock_*` structures the Rust glue mirrors, and
+/// `struct hotplug_slot` with its ops (which the kernel crate's bindings leave opaque).
 #[allow(
     dead_code,
     non_camel_case_types,

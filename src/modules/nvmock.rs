@@ -69,6 +69,10 @@ mod kunit {
     mod nvme_timing;
     #[path = "nvme_zns.rs"]
     mod nvme_zns;
+    // Hot-plug slots need the kernel's pciehp.
+    #[cfg(CONFIG_HOTPLUG_PCI_PCIE)]
+    #[path = "pci_slot.rs"]
+    mod pci_slot;
     // P2PDMA needs ZONE_DEVICE and the devmem reservation: x86_64 only.
     #[cfg(CONFIG_X86)]
     #[path = "p2pdma.rs"]

@@ -31,9 +31,22 @@
 //!   owner of each function then registers its buffers where its BARs landed (as for a
 //!   [`PciHost`]: `crate::glue::nvme::dev`).
 //! - Interrupts: every function's INTx line is its own software line, set by the bridge's
-//!   bus notifier as the PCI core adds the function ([`BusData::adopt`]); ports get no INTx
-//!   pin (nothing drives their interrupts: no slots here). MSI-X messages go to the bridge's
-//!   MSI controller, which every function shares.
+//!   bus notifier as the PCI core adds the function ([`BusData::adopt`]). A port with a
+//!   hot-plug slot gets a software line of its own the same way (the PCIe port driver's
+//!   services, `pciehp` among them, share it); other ports get none. MSI-X messages go to the
+//!   bridge's MSI controller, which every function shares.
+//! - Hot-plug slots: a root or downstream port whose node has a [`SlotConfig`] is a slot as
+//!   `pciehp` drives it (see `model::pci::slot`): `/sys/bus/pci/slots/<n>/power` powers the
+//!   controller below off and on, and [`Fabric::slot_event`] pulls the adapter out, puts it
+//!   back in or presses the attention button. The port's INTx is a level: whenever a
+//!   configuration write or a slot event leaves the port asserting it, the fabric's work item
+//!   runs the line's handlers (outside the PCI core's configuration lock, which `pciehp`'s
+//!   handler takes), again while the port still asserts it, as a level-triggered line
+//!   interrupts again after its handler returns.
+//! - Resets from above: when a root or downstream port's link goes down (its slot powered
+//!   off, the adapter pulled, Link Disable set) or software asserts its Secondary Bus Reset,
+//!   every function below it loses its state as at power off ([`BusData::power_off`]: the
+//!   configuration space at its power-on values, the controller reset, the namespaces kept).
 //!
 //! One fabric is one host bridge: functions on different host bridges are on different
 //! fabrics (or on [`PciHost`]s).
@@ -41,17 +54,21 @@
 use crate::glue::iomap::{DevMemKind, IoMock};
 use crate::glue::nvme::pci_host::{sysdata, BusData, Msi, RescanLock, SysData};
 use crate::glue::raw_lock::RawSpinLock;
+use crate::glue::soft_irq::SoftIrq;
 use crate::model::pci::acs::ACS_CTRL;
 use crate::model::pci::{
-    AcsConfig, Kind, Node, Port, PortConfig, PortType, Topology, TopologyError,
+    AcsConfig, Kind, Node, Notify, Port, PortConfig, PortType, SlotConfig, Topology,
+    TopologyError,
 };
 use crate::model::pcicfg::PCI_PRIMARY_BUS;
 use core::ffi::{c_int, c_uint, c_void};
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
+use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
 #[allow(unused_imports)]
 use crate::glue::nvme::pci_host::PciHost;
@@ -104,6 +121,7 @@ pub(crate) fn topology_error(e: TopologyError) -> (usize, &'static str) {
         E::NoFunction0(i) => (i, "a function other than 0 of a device without function 0"),
         E::SlotNotOnPort(i) => (i, "a slot on something other than a root or downstream port"),
         E::Slot(i) => (i, "a physical slot number that is 0, beyond 13 bits or used twice"),
+        E::SwitchInSlot(i) => (i, "a switch below its hot-plug slot (a slot holds an endpoint: a switch in a slot is not modelled)"),
         E::TooDeep(i) => (i, "more than 3 switches above it"),
         E::BusOverflow(i) => (i, "bus numbers run past 255"),
         E::BusOverlap(i) => (i, "its buses overlap another host bridge's"),
@@ -163,6 +181,57 @@ impl Nodes {
             _ => None,
         }
     }
+
+    /// The bus and device/function numbers of node `i`.
+    fn place(&self, i: usize) -> Option<(u8, u8)> {
+        let n = self.topo.nodes().get(i)?;
+        Some((self.topo.bus(i)?, n.device << 3 | n.function))
+    }
+
+    /// Whether node `j` is below node `i`.
+    fn below(&self, i: usize, j: usize) -> bool {
+        let nodes = self.topo.nodes();
+        let mut cur = nodes.get(j).and_then(|n| n.parent);
+        // Parents have lower indices: at most `j` steps.
+        while let Some(p) = cur {
+            if p == i {
+                return true;
+            }
+            cur = nodes.get(p).and_then(|n| n.parent);
+        }
+        false
+    }
+
+    /// What follows an access or event `n` of port node `i` whose Secondary Bus Reset was
+    /// `sbr_before` before it: the functions below lose their state if the link went down or
+    /// the reset was asserted. Returns whether the port asserts its INTx now.
+    fn settle(&self, i: usize, n: Notify, sbr_before: bool) -> bool {
+        let Some(Slot::Port(p)) = self.slots.get(i) else {
+            return false;
+        };
+        let link_lost = n.link_changed && !p.link_up();
+        if link_lost || !sbr_before && p.bus_reset_asserted() {
+            for (j, s) in self.slots.iter().enumerate() {
+                if let Slot::Function(f) = s {
+                    if self.below(i, j) {
+                        f.power_off();
+                    }
+                }
+            }
+        }
+        p.intx_asserted()
+    }
+}
+
+/// Something that happens to a hot-plug slot from outside ([`Fabric::slot_event`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SlotEvent {
+    /// The adapter is put into the slot.
+    Insert,
+    /// The adapter is pulled out, without notice.
+    Pull,
+    /// The attention button is pressed.
+    Button,
 }
 
 /// The state behind the bridge's `sysdata`.
@@ -171,7 +240,9 @@ impl Nodes {
 ///
 /// `sysdata` is the first field (x86's `pci_domain_nr()` reads it through `bus->sysdata`).
 /// `nb` is registered on the PCI bus type from [`Fabric::new`] until [`Fabric`]'s `drop`.
-/// The slots of `nodes` only change before the bridge is scanned.
+/// The slots of `nodes` only change before the bridge is scanned. `lines` holds one line per
+/// port node with a hot-plug slot, in node order, and never changes; bit `i` of `pending` is
+/// set only for a node of `lines`, and `work` is queued whenever one is set.
 #[repr(C)]
 #[pin_data]
 struct FabricData {
@@ -186,6 +257,45 @@ struct FabricData {
     nodes: RawSpinLock<Nodes>,
     /// The root bus number.
     root: u8,
+    /// The PCI domain of the root bus.
+    domain: c_int,
+    /// The INTx lines of the ports with a hot-plug slot, by node.
+    lines: KVec<(usize, SoftIrq)>,
+    /// Port nodes whose INTx was asserted since the work item last looked, one bit each.
+    pending: AtomicU32,
+    /// Runs the handlers of the asserted lines ([`FabricData::run`]).
+    #[pin]
+    work: Work<FabricData>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for FabricData { self.work }
+}
+
+impl WorkItem for FabricData {
+    type Pointer = Arc<FabricData>;
+
+    /// Runs the handlers of every port line that was asserted, and again while the port
+    /// still asserts it (a level), at most a few times in a row: a line nobody clears stays
+    /// asserted without interrupting further, as a disabled interrupt line would.
+    fn run(this: Arc<FabricData>) {
+        let bits = this.pending.swap(0, Ordering::AcqRel);
+        for (node, line) in this.lines.iter() {
+            if *node >= 32 || bits & 1 << *node == 0 {
+                continue;
+            }
+            for _ in 0..4 {
+                let asserted = matches!(
+                    this.nodes.lock().slots.get(*node),
+                    Some(Slot::Port(p)) if p.intx_asserted()
+                );
+                if !asserted {
+                    break;
+                }
+                line.raise();
+            }
+        }
+    }
 }
 
 // SAFETY: `busn` is only used by the PCI core under its own locking; the rest is `Sync`.
@@ -200,6 +310,37 @@ impl FabricData {
         let nr = unsafe { (*bus).number };
         self.nodes.lock().route(self.root, nr, devfn)
     }
+
+    /// The INTx line of port node `i`, if it has one.
+    fn line(&self, i: usize) -> Option<&SoftIrq> {
+        self.lines.iter().find(|(n, _)| *n == i).map(|(_, l)| l)
+    }
+
+    /// Port node `i` asserts its INTx: marks it for the work item. Returns whether the work
+    /// item needs queueing (callable under any lock: it only sets a bit).
+    fn assert_line(&self, i: usize) -> bool {
+        if i >= 32 || self.line(i).is_none() {
+            return false;
+        }
+        self.pending.fetch_or(1 << i, Ordering::AcqRel);
+        true
+    }
+}
+
+/// Queues the work item of the fabric whose bridge's sysdata is `data` (`queue_work()` takes
+/// only raw locks: callable under the PCI core's configuration lock).
+///
+/// # Safety
+///
+/// `data` is the `Arc::into_raw` pointer the bridge holds ([`Fabric::new`]), live while the
+/// bridge is.
+unsafe fn kick(data: *const FabricData) {
+    // SAFETY: per the safety requirements the bridge holds a reference, so the borrow is
+    // valid for this call; a new reference is taken from it.
+    let arc: Arc<FabricData> = unsafe { ArcBorrow::from_raw(data) }.into();
+    // Already queued: the queued run will see the bit. The reference comes back and is
+    // dropped; it is not the last (the bridge holds one).
+    let _ = workqueue::system_highpri().enqueue(arc);
 }
 
 /// Reads `size` bytes at `where_` of function `devfn` on `bus`.
@@ -251,20 +392,36 @@ unsafe extern "C" fn cfg_write(
     val: u32,
 ) -> c_int {
     // SAFETY: as in `cfg_read`.
-    let data = unsafe { &*(*bus).sysdata.cast::<FabricData>() };
+    let raw = unsafe { (*bus).sysdata.cast::<FabricData>() };
+    // SAFETY: as in `cfg_read`.
+    let data = unsafe { &*raw };
     // SAFETY: the PCI core passes a live bus.
     let nr = unsafe { (*bus).number };
-    let mut nodes = data.nodes.lock();
-    let target = nodes.route(data.root, nr, devfn);
-    let rc = match target.and_then(|i| nodes.slots.get_mut(i)) {
-        // No slots on these ports: no hot-plug interrupt to send.
-        Some(Slot::Port(p)) => match p.cfg_write(where_ as u16, size as u8, val) {
-            Ok(_) => bindings::PCIBIOS_SUCCESSFUL,
-            Err(_) => bindings::PCIBIOS_BAD_REGISTER_NUMBER,
-        },
-        Some(Slot::Function(f)) => f.config_write(where_, size, val),
-        _ => bindings::PCIBIOS_DEVICE_NOT_FOUND,
+    let mut kick_work = false;
+    let rc = {
+        let mut nodes = data.nodes.lock();
+        let target = nodes.route(data.root, nr, devfn);
+        match target.map(|i| (i, nodes.slots.get_mut(i))) {
+            Some((i, Some(Slot::Port(p)))) => {
+                let sbr = p.bus_reset_asserted();
+                match p.cfg_write(where_ as u16, size as u8, val) {
+                    Ok(n) => {
+                        if nodes.settle(i, n, sbr) {
+                            kick_work = data.assert_line(i);
+                        }
+                        bindings::PCIBIOS_SUCCESSFUL
+                    }
+                    Err(_) => bindings::PCIBIOS_BAD_REGISTER_NUMBER,
+                }
+            }
+            Some((_, Some(Slot::Function(f)))) => f.config_write(where_, size, val),
+            _ => bindings::PCIBIOS_DEVICE_NOT_FOUND,
+        }
     };
+    if kick_work {
+        // SAFETY: `raw` is the bridge's sysdata, live while the bus is.
+        unsafe { kick(raw) };
+    }
     rc as c_int
 }
 
@@ -281,7 +438,8 @@ static OPS: Ops = Ops(bindings::pci_ops {
 });
 
 /// The bridge's bus notifier: gives every function added below the bridge its INTx line
-/// and keeps [`BusData::function`] current; ports get no INTx pin.
+/// and keeps [`BusData::function`] current; ports with a hot-plug slot get their line, other
+/// ports no INTx pin.
 ///
 /// # Safety
 ///
@@ -311,13 +469,24 @@ unsafe extern "C" fn notify(
             let f = fabric
                 .route(bus, devfn)
                 .and_then(|i| fabric.nodes.lock().function(i));
-            match f {
+            let line = fabric
+                .route(bus, devfn)
+                .and_then(|i| fabric.line(i))
+                .map(|l| l.irq());
+            match (f, line) {
                 // SAFETY: `pdev` is being added and no driver can bind it yet.
-                Some(f) => unsafe { f.adopt(pdev) },
-                // A port: no INTx (nothing drives its interrupts), so the arch's INTx routing
-                // (x86's ACPI _PRT lookup) is kept away from it when it is enabled.
+                (Some(f), _) => unsafe { f.adopt(pdev) },
+                // A port with a slot: its own line, routed by nvmock (a zero `pin` keeps the
+                // arch's INTx routing, x86's ACPI _PRT lookup, away from it).
                 // SAFETY: `pdev` is being added; no driver can bind it yet.
-                None => unsafe { (*pdev).pin = 0 },
+                (None, Some(irq)) => unsafe {
+                    (*pdev).irq = irq;
+                    (*pdev).pin = 0;
+                    (*pdev).set_irq_managed(1);
+                },
+                // Another port: no INTx (nothing drives its interrupts).
+                // SAFETY: `pdev` is being added; no driver can bind it yet.
+                (None, None) => unsafe { (*pdev).pin = 0 },
             }
         }
         bindings::bus_notifier_event_BUS_NOTIFY_DEL_DEVICE => {
@@ -390,12 +559,17 @@ fn build_slots(topo: &Topology, ids: PortIds, acs: &[(usize, u16)]) -> Result<KV
                 continue;
             }
         };
+        let occupied = nodes.iter().any(|m| m.parent == Some(i));
         let c = PortConfig {
             kind,
             vendor,
             device,
             port_number: n.device,
-            slot: None,
+            // An adapter is in the slot, powered, when the topology has a device below.
+            slot: n.slot.map(|s| SlotConfig {
+                present: occupied,
+                ..s
+            }),
             acs: kind.faces_downstream().then_some(AcsConfig::DOWNSTREAM),
         };
         let mut p = KBox::<Port>::new_uninit(GFP_KERNEL)?;
@@ -409,7 +583,7 @@ fn build_slots(topo: &Topology, ids: PortIds, acs: &[(usize, u16)]) -> Result<KV
         let pri = topo.bus(i).ok_or(EINVAL)?;
         let buses = u32::from(pri) | u32::from(sec) << 8 | u32::from(sub) << 16;
         p.cfg_write(PCI_PRIMARY_BUS, 4, buses).map_err(|_| EINVAL)?;
-        if kind.faces_downstream() && nodes.iter().any(|m| m.parent == Some(i)) {
+        if kind.faces_downstream() && occupied {
             p.set_present(true).map_err(|_| EINVAL)?;
         }
         for &(_, ctrl) in acs.iter().filter(|a| a.0 == i) {
@@ -503,8 +677,13 @@ impl Fabric {
             slots[m.node] = Slot::Function(m.function.clone());
         }
         let ports = topo.nodes().iter().filter(|n| n.kind.is_bridge()).count() as u64;
-        // Bridge memory windows are 1 MiB granular: one per port, one per BAR0, one spare.
-        let mem_span = ((ports + members.len() as u64 + 2) << 20).next_power_of_two();
+        let slotted = topo.nodes().iter().filter(|n| n.slot.is_some()).count() as u64;
+        // Bridge memory windows are 1 MiB granular: one per port, one per BAR0, one spare;
+        // and what the PCI core adds to a hot-plug port's windows for what may be plugged in
+        // later (`pci_hotplug_mmio_size` and `pci_hotplug_mmio_pref_size`, 2 MiB each by
+        // default; the prefetchable one lands here too without a devmem window).
+        let mem_span =
+            ((ports + members.len() as u64 + 2 + 4 * slotted) << 20).next_power_of_two();
         if mem_span > 1 << 30 {
             return Err(EINVAL);
         }
@@ -514,7 +693,7 @@ impl Fabric {
             // Room for the alignment of every window on the way (each BAR is a power of
             // two, aligned to its size).
             d => {
-                let span = (2 * d).next_power_of_two();
+                let span = (2 * (d + (slotted << 21))).next_power_of_two();
                 Some(
                     IoMock::new_devmem(c_str!("nvmock fabric devmem"), span, DevMemKind::Uncached)
                         .inspect_err(|_| {
@@ -566,6 +745,15 @@ impl Fabric {
             }
             (t, s)
         };
+        // A line for each port with a hot-plug slot.
+        let mut lines = KVec::new();
+        for (i, n) in topo.nodes().iter().enumerate() {
+            if n.slot.is_some() {
+                lines
+                    .push((i, SoftIrq::new().inspect_err(|_| release_domain())?), GFP_KERNEL)
+                    .inspect_err(|_| release_domain())?;
+            }
+        }
         let data = Arc::pin_init(
             pin_init!(FabricData {
                 sysdata: sysdata(domain),
@@ -588,6 +776,10 @@ impl Fabric {
                 }),
                 nodes <- RawSpinLock::new(Nodes { topo, slots }, c_str!("nvmock_fabric"), kernel::static_lock_class!()),
                 root,
+                domain,
+                lines,
+                pending: AtomicU32::new(0),
+                work <- new_work!("nvmock_fabric::work"),
             }),
             GFP_KERNEL,
         );
@@ -712,6 +904,76 @@ impl Fabric {
         matches!(self.data.nodes.lock().slots.get(i), Some(Slot::Port(p)) if p.acs_blocks_p2p())
     }
 
+    /// `event` happens to the hot-plug slot of port node `i`: the adapter is put in or pulled
+    /// out (the functions below lose their state, as at power off) or the attention button
+    /// is pressed; `pciehp` hears of it through the port's interrupt. `EINVAL` for a node
+    /// that is not a port with a slot, or a button press on a slot without one.
+    pub(crate) fn slot_event(&self, i: usize, event: SlotEvent) -> Result {
+        let kick_work = {
+            let mut nodes = self.data.nodes.lock();
+            let Some(Slot::Port(p)) = nodes.slots.get_mut(i) else {
+                return Err(EINVAL);
+            };
+            if p.slot().is_none() {
+                return Err(EINVAL);
+            }
+            let sbr = p.bus_reset_asserted();
+            let n = match event {
+                SlotEvent::Insert => p.set_present(true).map_err(|_| EINVAL)?,
+                SlotEvent::Pull => p.set_present(false).map_err(|_| EINVAL)?,
+                SlotEvent::Button => p.slot_press_button().map_err(|_| EINVAL)?,
+            };
+            nodes.settle(i, n, sbr) && self.data.assert_line(i)
+        };
+        self.wake_port(i);
+        if kick_work {
+            // The bridge holds its reference until `drop` (type invariant).
+            let _ = workqueue::system_highpri().enqueue(self.data.clone());
+        }
+        Ok(())
+    }
+
+    /// Wakes port node `i` if its driver has runtime-suspended it, as the port's PME would on
+    /// a slot event (the port model has no PM capability to send one). Linux lets PCIe ports
+    /// runtime-suspend outside x86 (`pci_bridge_d3_possible()`), and `pciehp` turns the
+    /// slot's notifications off while its port is suspended; on resume it looks at the slot
+    /// again.
+    fn wake_port(&self, i: usize) {
+        let Some((bus, devfn)) = self.data.nodes.lock().place(i) else {
+            return;
+        };
+        // SAFETY: no preconditions; the device comes with a reference, dropped below.
+        let pdev = unsafe {
+            bindings::pci_get_domain_bus_and_slot(self.data.domain, bus.into(), devfn.into())
+        };
+        if pdev.is_null() {
+            return;
+        }
+        // SAFETY: `pdev` is live (the reference taken above); an asynchronous resume request
+        // may be made from any context.
+        unsafe {
+            bindings::__pm_runtime_resume(&raw mut (*pdev).dev, bindings::RPM_ASYNC as c_int);
+            bindings::pci_dev_put(pdev);
+        }
+    }
+
+    /// The Slot Control and Slot Status registers of port node `i`'s slot (`None` for a
+    /// node that is not a port with a slot).
+    pub(crate) fn slot_registers(&self, i: usize) -> Option<(u16, u16)> {
+        match self.data.nodes.lock().slots.get(i) {
+            Some(Slot::Port(p)) if p.slot().is_some() => Some((p.sltctl(), p.sltsta())),
+            _ => None,
+        }
+    }
+
+    /// Whether port node `i`'s link is up (`None` for a node that is not a port).
+    pub(crate) fn link_up(&self, i: usize) -> Option<bool> {
+        match self.data.nodes.lock().slots.get(i) {
+            Some(Slot::Port(p)) => Some(p.link_up()),
+            _ => None,
+        }
+    }
+
     /// A copy of the validated topology (with its bus numbers).
     #[cfg_attr(
         not(CONFIG_X86),
@@ -727,6 +989,15 @@ impl Fabric {
 
 impl Drop for Fabric {
     fn drop(&mut self) {
+        // Let the ports' interrupts, and the hot-plug work they started, finish first: a
+        // `pciehp` thread removing or adding a device takes the rescan lock, and removing
+        // the bus below frees the ports' interrupts, which waits for those threads.
+        // SAFETY: `work` is initialised and pinned in `data`, which `self` keeps alive.
+        unsafe { bindings::flush_work(Work::raw_get(&raw const self.data.work)) };
+        for (_, line) in self.data.lines.iter() {
+            // SAFETY: the line is live (held by `data`); process context.
+            unsafe { bindings::synchronize_irq(line.irq()) };
+        }
         let _rescan = RescanLock::new();
         // SAFETY: `bus` is registered (type invariant); stopping unbinds the drivers, removal
         // unregisters the devices (the functions, then the ports) and deletes the bridge
@@ -739,6 +1010,10 @@ impl Drop for Fabric {
         unsafe {
             bindings::bus_unregister_notifier(&raw const bindings::pci_bus_type, self.data.nb.get())
         };
+        // The bus is gone, so nothing asserts a port's line any more: a run still queued
+        // finishes before the module's code can go.
+        // SAFETY: `work` is initialised and pinned in `data`, which `self` keeps alive.
+        unsafe { bindings::flush_work(Work::raw_get(&raw const self.data.work)) };
         // SAFETY: the initial reference (type invariant); the bus is gone.
         unsafe { bindings::pci_free_host_bridge(self.bridge) };
     }

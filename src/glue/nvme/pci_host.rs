@@ -336,6 +336,25 @@ impl BusData {
         }
     }
 
+    /// The function loses power (the slot above it was powered off, its link disabled, or
+    /// the adapter pulled): every register of its configuration space goes back to its
+    /// power-on value (BARs, Command, the capabilities' controls), BAR0 stops decoding at
+    /// once, and the owner resets the controller as for a Function Level Reset
+    /// ([`BusData::flr_pending`]: until then configuration reads complete with all ones). The
+    /// namespaces and their data stay: the medium is non-volatile.
+    pub(crate) fn power_off(&self) {
+        let mut cs = self.cfg.lock();
+        let decoding = function::memory_space(&cs);
+        // `initial` is a copy of this space made at creation: the layouts match.
+        if let Err(e) = cs.reset_to(&self.initial, &[]) {
+            pr_err!("nvme: power loss: configuration space not reset: {:?}\n", e);
+        }
+        if decoding {
+            self.bar0.set_decoding(false);
+        }
+        self.flr.store(true, Ordering::Release);
+    }
+
     /// From now on the function's configuration reads return all ones and its writes are
     /// dropped, as after a hot unplug.
     pub(crate) fn surprise_remove(&self) {

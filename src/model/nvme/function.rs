@@ -72,6 +72,9 @@ pub const EXP_LNKCTL: u16 = 0x10;
 pub const EXP_DEVCTL2: u16 = 0x28;
 /// Device Capabilities: Function Level Reset Capability.
 pub const DEVCAP_FLR: u32 = 1 << 28;
+/// Device Capabilities: Role-Based Error Reporting, which every device after PCI Express 1.0a
+/// sets (Linux keeps ASPM off on a link with a device without it: "pre-1.1 PCIe device").
+pub const DEVCAP_RBER: u32 = 1 << 15;
 /// Device Control: Initiate Function Level Reset (writes of 1 only; reads 0).
 pub const DEVCTL_BCR_FLR: u16 = 1 << 15;
 /// Device Control: Max_Payload_Size (bits 7:5), which an FLR keeps.
@@ -123,9 +126,9 @@ pub fn setup(cs: &mut ConfigSpace, bar0_size: u64) -> Result<(), CfgError> {
     let mut exp_w = [0u8; 0x3a];
     let body = |off: usize| off - 2;
     exp[body(0x02)..body(0x04)].copy_from_slice(&EXP_FLAGS.to_le_bytes());
-    // DevCap: 128-byte max payload, no phantom functions, no extended tags; Function Level
-    // Reset.
-    exp[body(0x04)..body(0x08)].copy_from_slice(&DEVCAP_FLR.to_le_bytes());
+    // DevCap: 128-byte max payload, no phantom functions, no extended tags; Role-Based Error
+    // Reporting; Function Level Reset.
+    exp[body(0x04)..body(0x08)].copy_from_slice(&(DEVCAP_RBER | DEVCAP_FLR).to_le_bytes());
     // DevCtl (0x08): the enables, max payload/read request sizes. Initiate FLR (bit 15) is
     // not stored: it reads 0, and `config_write` sees it written.
     exp_w[body(0x08)..body(0x0a)].copy_from_slice(&(!DEVCTL_BCR_FLR).to_le_bytes());

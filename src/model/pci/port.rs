@@ -23,6 +23,8 @@ pub const CLASS_BRIDGE_PCI: u32 = 0x06_04_00;
 pub const CAP_ID_EXP: u8 = 0x10;
 /// PCI Express Capabilities register: Slot Implemented.
 pub const EXP_FLAGS_SLOT: u16 = 1 << 8;
+/// Device Capabilities: Role-Based Error Reporting.
+pub const DEVCAP_RBER: u32 = 1 << 15;
 /// Size of the PCI Express capability (version 2) in bytes.
 const EXP_SIZE: usize = 0x3c;
 
@@ -196,6 +198,9 @@ impl Port {
         };
         let flags = 2 | (c.kind as u16) << 4 | if c.slot.is_some() { EXP_FLAGS_SLOT } else { 0 };
         put(&mut exp, 0x02, &flags.to_le_bytes());
+        // DevCap: 128-byte max payload; Role-Based Error Reporting (a PCI Express 1.1 or
+        // later device: Linux keeps ASPM off on a link with one that lacks it).
+        put(&mut exp, 0x04, &DEVCAP_RBER.to_le_bytes());
         // DevCtl: the enables and sizes.
         put(&mut w, 0x08, &0x7fffu16.to_le_bytes());
         // LnkCap: 2.5 GT/s x1, the port number, DLL Link Active reporting downstream.
@@ -307,6 +312,13 @@ impl Port {
         self.slot.is_some() && slot::interrupt_pending(self.sltctl(), self.sltsta())
     }
 
+    /// Whether the port asserts its INTx line now: the hot-plug interrupt condition holds
+    /// (see [`super::slot`]) and the Command register's Interrupt Disable is clear. A level:
+    /// it stays asserted until software clears the events or their enables.
+    pub fn intx_asserted(&self) -> bool {
+        self.irq_level() && self.cs.command() & pcicfg::PCI_COMMAND_INTX_DISABLE == 0
+    }
+
     fn set_sltsta_bits(&mut self, bits: u16) -> Result<(), CfgError> {
         let sta = self.sltsta() | bits;
         self.cs.device_write(self.exp + slot::SLTSTA, 2, sta.into())
@@ -327,14 +339,18 @@ impl Port {
     }
 
     /// Whether the link is up (Link Status DLLLA): always for an upstream port; for a
-    /// downstream-facing one, while a device is present, powered and Link Disable is clear.
+    /// downstream-facing one, while a device is present, powered, Link Disable is clear and
+    /// Secondary Bus Reset is not asserted (a hot reset takes the link down).
     pub fn link_up(&self) -> bool {
         self.reg16(slot::LNKSTA) & slot::LNKSTA_DLLLA != 0
     }
 
     fn link_should_be_up(&self) -> bool {
         !self.kind.faces_downstream()
-            || self.present && self.powered() && self.reg16(slot::LNKCTL) & slot::LNKCTL_LD == 0
+            || self.present
+                && self.powered()
+                && self.reg16(slot::LNKCTL) & slot::LNKCTL_LD == 0
+                && !self.bus_reset_asserted()
     }
 
     /// Brings DLLLA in line with the state; on a change sets DLLSC (with a slot). Returns

@@ -18,7 +18,9 @@
 //!   upstream port (function 0, alone) or the functions of one endpoint. Device numbers are
 //!   below 32, functions below 8, each (device, function) once on a bus, and a device with
 //!   functions other than 0 has function 0.
-//! - Slots only on root and downstream ports; physical slot numbers unique and valid.
+//! - Slots only on root and downstream ports; physical slot numbers unique and valid. What a
+//!   slot holds is an endpoint (or nothing): a switch in a hot-plug slot is not modelled
+//!   (powering the slot off would lose the switch's bus numbers, which the fabric routes by).
 //! - At most [`MAX_SWITCH_DEPTH`] switches above any node; at most [`MAX_NODES`] nodes; bus
 //!   numbers up to 255.
 
@@ -125,6 +127,8 @@ pub enum TopologyError {
     SlotNotOnPort(usize),
     /// A physical slot number that is 0, beyond 13 bits, or used twice.
     Slot(usize),
+    /// A switch upstream port below this port's hot-plug slot.
+    SwitchInSlot(usize),
     /// More than [`MAX_SWITCH_DEPTH`] switches above the node (its own switch included).
     TooDeep(usize),
     /// Bus numbers ran past 255 at this node.
@@ -208,6 +212,11 @@ impl Topology {
                 .any(|m| m.slot.is_some_and(|o| o.number == s.number));
             if !s.is_valid() || dup {
                 return Err(TopologyError::Slot(i));
+            }
+        }
+        if let Some(p) = n.parent {
+            if n.kind == Kind::SwitchUpstream && self.nodes[p].slot.is_some() {
+                return Err(TopologyError::SwitchInSlot(p));
             }
         }
         if self.switches_above(i) > MAX_SWITCH_DEPTH {
