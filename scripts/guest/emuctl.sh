@@ -63,6 +63,18 @@ klog_has() {
 	return 1
 }
 
+# attr_refused MARK WHO DIR ATTR VALUE ERE: writing VALUE to DIR/ATTR must fail, with a
+# kernel log line naming the attribute whose reason matches ERE; a failure says WHO (the
+# check's name), the kernel log is searched after the mark MARK-bad-ATTR.
+attr_refused() {
+	klog_mark "$1-bad-$4"
+	if echo "$5" > "$3/$4" 2>/dev/null; then
+		echo "nvmock-init: FAILED: $2: $4 '$5' was accepted"
+		return 1
+	fi
+	klog_has "$1-bad-$4" "refusal of $4 '$5'" "nvmock_fabric: $4: .*$6"
+}
+
 # wait_gone PATH [TENTHS]: waits (default 10 s) until PATH no longer exists; 1 if it still does.
 wait_gone() {
 	i=0

@@ -69,6 +69,19 @@ fio_verify() {
 		--bs=4k --iodepth=16 --size=100% --verify=crc32c --verify_fatal=1 >/tmp/fio.out 2>&1
 }
 
+# fio_busy DEV: I/O that lasts, so that what the caller does next lands in it: random 4 KiB
+# reads and writes on DEV for 60 s at queue depth 16, in the background ($fpid, output in
+# /tmp/fio.out); returns once DEV has seen 64 I/Os (or after 10 s).
+fio_busy() {
+	fio --thread --name=busy --filename=/dev/"$1" --ioengine=libaio --direct=1 --rw=randrw \
+		--bs=4k --iodepth=16 --time_based --runtime=60 >/tmp/fio.out 2>&1 &
+	fpid=$!
+	i=0
+	while [ "$(awk '{print $1 + $5}' /sys/block/"$1"/stat)" -lt 64 ] && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
 # nvme_reset_under_io CTRL DEV: controller resets (sysfs reset_controller) one after another
 # while fio writes the whole namespace; every block must still verify afterwards.
 nvme_reset_under_io() {

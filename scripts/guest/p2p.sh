@@ -33,15 +33,9 @@ p2p_member() {
 	return 1
 }
 
-# p2p_refused DIR ATTR VALUE ERE: writing VALUE to DIR/ATTR must fail, with a kernel log line
-# naming the attribute whose reason matches ERE.
+# p2p_refused DIR ATTR VALUE ERE: emuctl.sh's attr_refused for the p2p area.
 p2p_refused() {
-	klog_mark "p2p-bad-$2"
-	if echo "$3" > "$1/$2" 2>/dev/null; then
-		echo "nvmock-init: FAILED: p2p: $2 '$3' was accepted"
-		return 1
-	fi
-	klog_has "p2p-bad-$2" "refusal of $2 '$3'" "nvmock_fabric: $2: .*$4"
+	attr_refused p2p p2p "$@"
 }
 
 # p2p_switch: p2pmem-test's own advice, a PCIe switch between the drives (nvmock_fabric, the

@@ -39,13 +39,13 @@ pci_check() {
 		writes=$(awk '{print $5}' /sys/block/"$dev"/stat)
 		during=no
 		if echo 1 > /sys/bus/pci/devices/"$bdf"/reset; then
-			kill -0 $fpid 2>/dev/null && during=yes
+			kill -0 "$fpid" 2>/dev/null && during=yes
 		else
 			echo "nvmock-init: FAILED: writing $bdf/reset"
 		fi
-		if ! wait_pid $fpid 120; then
+		if ! wait_pid "$fpid" 120; then
 			echo "nvmock-init: FAILED: fio on $dev still running 120 s after the FLR of $bdf"
-			kill $fpid
+			kill "$fpid"
 		elif [ "$wait_rc" = 0 ] && grep -q "err= 0" /tmp/fio.out && [ $during = yes ]; then
 			echo "nvmock-init: pci: fio verify on $dev passed across an FLR of $bdf (after $writes writes; controller $(cat "$ctrl"/state))"
 		else
@@ -62,22 +62,15 @@ pci_check() {
 		# reports as a possible deadlock with the reset path (README: kernel issues).
 		dev_node c "$cname" "$ctrl/dev"
 		exec 3<"/dev/$cname"
-		# I/O that lasts: random reads and writes for 60 s, so the removal lands in it.
-		fio --thread --name=busy --filename=/dev/"$dev" --ioengine=libaio --direct=1 --rw=randrw \
-			--bs=4k --iodepth=16 --time_based --runtime=60 >/tmp/fio.out 2>&1 &
-		fpid=$!
-		i=0
-		while [ "$(awk '{print $1 + $5}' /sys/block/"$dev"/stat)" -lt 64 ] && [ $i -lt 100 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-		if ! kill -0 $fpid 2>/dev/null; then
+		fio_busy "$dev"
+		if ! kill -0 "$fpid" 2>/dev/null; then
 			echo "nvmock-init: FAILED: fio on $dev ended before the removal:"; cat /tmp/fio.out
 		fi
 		ios=$(awk '{print $1 + $5}' /sys/block/"$dev"/stat)
 		echo 1 > /sys/bus/pci/devices/"$bdf"/remove || echo "nvmock-init: FAILED: writing $bdf/remove"
-		if ! wait_pid $fpid 30; then
+		if ! wait_pid "$fpid" 30; then
 			echo "nvmock-init: FAILED: fio on $dev still running 30 s after $bdf was removed"
-			kill $fpid
+			kill "$fpid"
 		elif [ "$wait_rc" = 0 ]; then
 			echo "nvmock-init: FAILED: fio on $dev ran on without an error although $bdf was removed"
 		else
@@ -111,15 +104,9 @@ pci_check() {
 	area_done pci
 }
 
-# slot_refused DIR ATTR VALUE ERE: writing VALUE to DIR/ATTR must fail, with a kernel log
-# line naming the attribute whose reason matches ERE.
+# slot_refused DIR ATTR VALUE ERE: emuctl.sh's attr_refused for the slot checks.
 slot_refused() {
-	klog_mark "slot-bad-$2"
-	if echo "$3" > "$1/$2" 2>/dev/null; then
-		echo "nvmock-init: FAILED: pci: slot: $2 '$3' was accepted"
-		return 1
-	fi
-	klog_has "slot-bad-$2" "refusal of $2 '$3'" "nvmock_fabric: $2: .*$4"
+	attr_refused slot "pci: slot" "$@"
 }
 
 # pci_slot_check: a controller in the hot-plug slot (physical number 31) of a root port.
@@ -174,18 +161,12 @@ pci_slot_check() {
 		cname=${ctrl##*/}
 		dev_node c "$cname" "$ctrl/dev"
 		exec 3<"/dev/$cname"
-		fio --thread --name=busy --filename=/dev/"$dev" --ioengine=libaio --direct=1 --rw=randrw \
-			--bs=4k --iodepth=16 --time_based --runtime=60 >/tmp/fio.out 2>&1 &
-		fpid=$!
-		i=0
-		while [ "$(awk '{print $1 + $5}' /sys/block/"$dev"/stat)" -lt 64 ] && [ $i -lt 100 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
+		fio_busy "$dev"
 		old=$dev
 		echo "1 pull" > "$slot_cfs"/slot_event || echo "nvmock-init: FAILED: pci: slot: writing '1 pull' to slot_event"
-		if ! wait_pid $fpid 30; then
+		if ! wait_pid "$fpid" 30; then
 			echo "nvmock-init: FAILED: pci: slot: fio on $old still running 30 s after the pull"
-			kill $fpid
+			kill "$fpid"
 		elif [ "$wait_rc" = 0 ]; then
 			echo "nvmock-init: FAILED: pci: slot: fio on $old ran on without an error after the pull"
 		else
