@@ -10,7 +10,7 @@ S := scripts
 # The host crate is built with cargo from the PATH (rustup); the kernel uses /usr/bin/rustc.
 CARGO ?= cargo
 
-.PHONY: all setup kernel modules kunit quick run check models script-tests lint bench ndctl-test ndctl-compare clean help
+.PHONY: all setup kernel modules kunit quick run check models script-tests lint bench ndctl-test ndctl-compare ndctl-steps clean help
 all: help
 
 help:
@@ -25,6 +25,8 @@ help:
 	@echo "make bench    fio 4k random I/O: emulated NVMe vs null_blk (and QEMU's nvme on x86_64)"
 	@echo "make ndctl-test [REFERENCE=nfit_test] [TESTS='libndctl dsm-fail']"
 	@echo "make ndctl-compare   the last full runs against nvmock and nfit_test side by side"
+	@echo "make ndctl-steps TEST=pfn-meta-errors.sh   where one shell test's time went, step"
+	@echo "             by step, in the last run against each bus"
 	@echo "             ndctl's test suite in the x86_64 guest, against nvmock's NVDIMM buses"
 	@echo "             (or the kernel's own tools/testing/nvdimm)"
 
@@ -88,6 +90,10 @@ ndctl-test: setup
 
 ndctl-compare:
 	@$(S)/ndctl-compare
+
+ndctl-steps:
+	@test -n "$(TEST)" || { echo "make ndctl-steps: give TEST=<a shell test's meson name>" >&2; exit 2; }
+	@$(S)/ndctl-steps $(TEST) $(N)
 
 clean:
 	rm -rf target

@@ -15,6 +15,7 @@
 #   NDCTL_TIMEOUT_MULTIPLIER=N   each test's own timeout times N (meson test -t N; 0: none)
 #   NDCTL_TESTS_LIST=FILE        the list (default /ndctl/tests.tsv)
 #   NDCTL_PROFILE=0              no per-test profile (default: LOGDIR/profile.tsv, below)
+#   NDCTL_STEP_TIMES=0           no time stamps in the tests' traces (below)
 # Like meson: exit code 77 is SKIP, 99 ERROR (counted as Fail), a test marked should_fail
 # inverts OK and FAIL; MALLOC_PERTURB_ (random), ASAN/UBSAN/MSAN_OPTIONS and
 # MESON_TEST_ITERATION are set unless already set. A timed-out test and its process group get
@@ -29,6 +30,12 @@
 # and written. The bus columns come from each bus's debugfs file <bus>/stats (reset when a test
 # starts) plus the line a bus logs when it goes (tests reload nfit_test); against the kernel's
 # C nfit_test, which keeps no such count, they are "-".
+#
+# Step times: ndctl's shell tests run under `bash -x`. Bash reads BASH_ENV before a script (it
+# does not take PS4 from the environment when run as root), so the runner points it at a file
+# that puts the time (EPOCHREALTIME, no fork) in PS4: each traced line of a test's log then
+# starts with "+ SECONDS.MICROSECONDS ", which scripts/ndctl-steps turns into the time each
+# step took. Nothing else changes: the trace goes where it went before.
 
 set -u
 tab=$(printf '\t')
@@ -149,6 +156,12 @@ if [ -n "$profile" ]; then
 	printf 'test\tresult\twall_s\tuser_s\tsys_s\tidle_s\tiowait_s\tirq_s\tbus_cmds\tbus_ms\tlabel_rd\tlabel_wr\n' >"$profile"
 fi
 hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+step_env=
+if [ "${NDCTL_STEP_TIMES:-1}" != 0 ]; then
+	step_env=$logdir/.bash_env
+	# shellcheck disable=SC2016 # expanded by each traced bash, not here
+	printf '%s\n' '# nvmock: time-stamped xtrace (ndctl-suite.sh)' 'PS4='"'"'+ ${EPOCHREALTIME} '"'" >"$step_env"
+fi
 
 n_ok=0 n_xfail=0 n_fail=0 n_xpass=0 n_skip=0 n_timeout=0 num=0
 while IFS=$tab read -r name suites t should_fail workdir env cmd; do
@@ -180,6 +193,7 @@ while IFS=$tab read -r name suites t should_fail workdir env cmd; do
 		: "${MSAN_OPTIONS:=halt_on_error=1:abort_on_error=1:print_summary=1:print_stacktrace=1}"
 		MESON_TEST_ITERATION=1
 		export MALLOC_PERTURB_ ASAN_OPTIONS UBSAN_OPTIONS MSAN_OPTIONS MESON_TEST_ITERATION
+		[ -z "$step_env" ] || export BASH_ENV="$step_env"
 		cd "$workdir" || exit 99
 		# No exec: a shell reports a child killed by a signal, this one into the log.
 		eval "env $env $tcmd $cmd"
@@ -245,5 +259,5 @@ out "$(printf 'Skipped:            %-4s' $n_skip)"
 out "$(printf 'Timeout:            %-4s' $n_timeout)"
 out ""
 out "Logs written to $logdir"
-rm -f "$sel" "$fails"
+rm -f "$sel" "$fails" ${step_env:+"$step_env"}
 [ $((n_fail + n_xpass + n_timeout)) = 0 ]
