@@ -15,7 +15,8 @@
 #   NDCTL_TIMEOUT_MULTIPLIER=N   each test's own timeout times N (meson test -t N; 0: none)
 #   NDCTL_TESTS_LIST=FILE        the list (default /ndctl/tests.tsv)
 #   NDCTL_PROFILE=0              no per-test profile (default: LOGDIR/profile.tsv, below)
-#   NDCTL_STEP_TIMES=0           no time stamps in the tests' traces (below)
+#   NDCTL_STEP_TIMES=0           no time stamps in the tests' traces (below); =all: also trace
+#                                the shell tests that do not trace themselves (btt-check.sh)
 # Like meson: exit code 77 is SKIP, 99 ERROR (counted as Fail), a test marked should_fail
 # inverts OK and FAIL; MALLOC_PERTURB_ (random), ASAN/UBSAN/MSAN_OPTIONS and
 # MESON_TEST_ITERATION are set unless already set. A timed-out test and its process group get
@@ -35,7 +36,10 @@
 # does not take PS4 from the environment when run as root), so the runner points it at a file
 # that puts the time (EPOCHREALTIME, no fork) in PS4: each traced line of a test's log then
 # starts with "+ SECONDS.MICROSECONDS ", which scripts/ndctl-steps turns into the time each
-# step took. Nothing else changes: the trace goes where it went before.
+# step took. Nothing else changes: the trace goes where it went before. With
+# NDCTL_STEP_TIMES=all the file also turns tracing on in every bash that starts without it,
+# which puts trace lines on stderr where a test did not have them: for looking at a test,
+# not for a run whose results count.
 
 set -u
 tab=$(printf '\t')
@@ -161,6 +165,9 @@ if [ "${NDCTL_STEP_TIMES:-1}" != 0 ]; then
 	step_env=$logdir/.bash_env
 	# shellcheck disable=SC2016 # expanded by each traced bash, not here
 	printf '%s\n' '# nvmock: time-stamped xtrace (ndctl-suite.sh)' 'PS4='"'"'+ ${EPOCHREALTIME} '"'" >"$step_env"
+	if [ "${NDCTL_STEP_TIMES:-1}" = all ]; then
+		printf '%s\n' 'case $- in *x*) ;; *) set -x ;; esac' >>"$step_env"
+	fi
 fi
 
 n_ok=0 n_xfail=0 n_fail=0 n_xpass=0 n_skip=0 n_timeout=0 num=0

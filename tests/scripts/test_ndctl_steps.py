@@ -91,9 +91,15 @@ class Steps(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(row(r.stdout, 'sleep'), [1, 0.2, 0, 0.0, 0.2])
 
+    def test_mktemp_names_are_one_command(self):
+        a = NVMOCK[:-1] + [(1, 6.8, 'rm /tmp/tmp.AbC123xyZ9'), (1, 7.0, 'exit 0')]
+        b = NFIT[:-1] + [(1, 6.5, 'rm /tmp/tmp.QqQ000aaa1'), (1, 7.0, 'exit 0')]
+        r = run(a, b)
+        self.assertEqual(row(r.stdout, 'rm /tmp/tmp.*'), [0.2, 0.5, -0.3])
+
     def test_rows_are_limited(self):
         r = run(NVMOCK, NFIT, rows='2')
-        programs = r.stdout.split('by program')[1].split('\n\n')[0].splitlines()[1:]
+        programs = r.stdout.split('by program, the most time first')[1].split('\n\n')[0].splitlines()[1:]
         self.assertEqual(len(programs), 2, r.stdout)
 
     def test_a_log_without_time_stamps_is_refused(self):
