@@ -141,7 +141,9 @@ nvdimm_check() {
 	# nfit_test.0 hot-plugs DIMM 0x1000 through _FIT once probed. Linux 7.3's NFIT driver
 	# ORs the flags of a DIMM's mappings into its stored copy of one of them, so a _FIT
 	# that repeats nfit_test.0's mappings with differing flags no longer matches, and the
-	# merge is refused (as with the kernel's C nfit_test): either outcome is the driver's.
+	# merge is refused (config/patches/0004 makes the refusal leave the driver as it was;
+	# the kernel's C nfit_test fails earlier, at "failed to evaluate _FIT"): either outcome
+	# is the driver's.
 	if grep -lqx 0x1000 /sys/bus/nd/devices/nmem*/nfit/handle 2>/dev/null; then
 		echo "nvmock-init: nvdimm: hot-plugged DIMM 0x1000 present"
 	elif dmesg | grep -q "nfit_test.0: failed to merge updated NFIT"; then
