@@ -24,11 +24,11 @@ help:
 	@echo "make lockdep-boots N=10   boot ARCH N times only as far as nvmock: is lockdep still on?"
 	@echo "make bench    fio 4k random I/O: emulated NVMe vs null_blk (and QEMU's nvme on x86_64)"
 	@echo "make ndctl-test [REFERENCE=nfit_test] [TESTS='libndctl dsm-fail']"
+	@echo "             ndctl's test suite in the x86_64 guest, against nvmock's NVDIMM buses"
+	@echo "             (or the kernel's own tools/testing/nvdimm)"
 	@echo "make ndctl-compare   the last full runs against nvmock and nfit_test side by side"
 	@echo "make ndctl-steps TEST=pfn-meta-errors.sh   where one shell test's time went, step"
 	@echo "             by step, in the last run against each bus"
-	@echo "             ndctl's test suite in the x86_64 guest, against nvmock's NVDIMM buses"
-	@echo "             (or the kernel's own tools/testing/nvdimm)"
 
 setup:
 	@$(S)/setup

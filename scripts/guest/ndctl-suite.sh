@@ -51,6 +51,7 @@ want_tests=${NDCTL_TESTS:-}
 usage() { echo "ndctl-suite: $*" >&2; exit 2; }
 [ -r "$list" ] || usage "no test list at $list"
 case "${NDCTL_TIMEOUT:-0}" in '' | *[!0-9.]* | *.*.*) usage "NDCTL_TIMEOUT=$NDCTL_TIMEOUT is not a number of seconds" ;; esac
+case "${NDCTL_STEP_TIMES:-1}" in 0 | 1 | all) ;; *) usage "NDCTL_STEP_TIMES=$NDCTL_STEP_TIMES is not 0, 1 or all" ;; esac
 case "${NDCTL_TIMEOUT_MULTIPLIER:-1}" in '' | *[!0-9]*) usage "NDCTL_TIMEOUT_MULTIPLIER=$NDCTL_TIMEOUT_MULTIPLIER is not a whole number" ;; esac
 mkdir -p "$logdir" || usage "cannot create $logdir"
 sel=$logdir/.selected

@@ -67,6 +67,15 @@ nvdimm_fsdax() {
 	echo > "$nd/$pfn/namespace"
 }
 
+# nd_bus PROVIDER: prints the /sys/bus/nd/devices/ndbusN whose provider is PROVIDER; fails if
+# there is none.
+nd_bus() {
+	for ndb in /sys/bus/nd/devices/ndbus*; do
+		[ "$(cat "$ndb/provider" 2>/dev/null)" = "$1" ] && { echo "$ndb"; return 0; }
+	done
+	return 1
+}
+
 # nvdimm_e820: the e820 bus of nvmock_e820 (legacy persistent memory on the devmem
 # reservation; config/modules loads it with mib=256): one "Persistent Memory (legacy)" range
 # in /proc/iomem, the bus whose provider is e820 (what ndctl's dax-dev looks for) with one
@@ -74,11 +83,9 @@ nvdimm_fsdax() {
 # RAM) with a pmem block device, data written and read back through it; after rmmod, no
 # e820 bus and no legacy range left (the run's kmemleak scan and WARN check cover the rest).
 nvdimm_e820() {
-	want=$((256 << 20)) bus=''
-	for b in /sys/bus/nd/devices/ndbus*; do
-		[ "$(cat "$b/provider")" = e820 ] && bus=$(readlink -f "$b")
-	done
-	[ -n "$bus" ] || { echo "nvmock-init: FAILED: e820: no bus with provider e820"; return; }
+	want=$((256 << 20))
+	bus=$(nd_bus e820) || { echo "nvmock-init: FAILED: e820: no bus with provider e820"; return; }
+	bus=$(readlink -f "$bus")
 	n=$(grep -c "Persistent Memory (legacy)" /proc/iomem)
 	[ "$n" = 1 ] || echo "nvmock-init: FAILED: e820: $n 'Persistent Memory (legacy)' ranges in /proc/iomem"
 	set -- "$bus"/region*
@@ -104,9 +111,7 @@ nvdimm_e820() {
 	dev_node b "$blk" "/sys/block/$blk/dev"
 	nvme_data "$blk" 8
 	rmmod nvmock_e820 || { echo "nvmock-init: FAILED rmmod nvmock_e820"; return; }
-	for b in /sys/bus/nd/devices/ndbus*; do
-		[ "$(cat "$b/provider" 2>/dev/null)" = e820 ] && echo "nvmock-init: FAILED: e820: ${b##*/} still there after rmmod"
-	done
+	b=$(nd_bus e820) && echo "nvmock-init: FAILED: e820: ${b##*/} still there after rmmod"
 	grep -q "Persistent Memory (legacy)" /proc/iomem && echo "nvmock-init: FAILED: e820: legacy range left in /proc/iomem after rmmod"
 	[ -e "/sys/block/$blk" ] && echo "nvmock-init: FAILED: e820: /dev/$blk still there after rmmod"
 	echo "nvmock-init: nvdimm: e820 bus gone after rmmod nvmock_e820"
@@ -129,11 +134,8 @@ scrub_idle() {
 # config/patches/0004 a refused update leaves its lists as they were (without it, the
 # update's range stayed on them, and every scrub started a third ARS).
 nvdimm_scrub_ranges() {
-	sb=
-	for x in /sys/bus/nd/devices/ndbus*; do
-		[ "$(cat "$x/provider" 2>/dev/null)" = nfit_test.0 ] && sb=$x/nfit/scrub
-	done
-	[ -n "$sb" ] || { echo "nvmock-init: FAILED: nvdimm: nfit_test.0 has no nfit/scrub"; return; }
+	sb=$(nd_bus nfit_test.0)/nfit/scrub
+	[ -e "$sb" ] || { echo "nvmock-init: FAILED: nvdimm: nfit_test.0 has no nfit/scrub"; return; }
 	scrub_idle "$sb" || { echo "nvmock-init: FAILED: nvdimm: nfit_test.0's first scrub still runs after 30 s"; return; }
 	s0=$(ars_starts)
 	echo 1 >"$sb" || { echo "nvmock-init: FAILED: nvdimm: writing 1 to $sb"; return; }
